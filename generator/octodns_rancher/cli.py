@@ -1,0 +1,348 @@
+"""The ``octodns-rancher`` command: parses arguments and calls the pipeline, nothing more.
+
+Exit codes: 0 success; 1 ``generate --check`` found that the zone file would change; 2 bad
+usage, bad input or a failed run (nothing was written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import __version__
+from .errors import ConfigError, RancherDnsError
+from .records import DEFAULT_TEMPLATE, DEFAULT_TTL
+
+log = logging.getLogger("octodns_rancher")
+
+EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
+
+# Every option of `generate` has an environment variable; Rancher's own names where it had one.
+ENV = {
+    "metadata_url": "METADATA_URL",
+    "metadata_file": "METADATA_FILE",
+    "api_version": "METADATA_API_VERSION",
+    "zone": "ROOT_DOMAIN",
+    "environment": "RANCHER_ENVIRONMENT",
+    "ttl": "TTL",
+    "name_template": "NAME_TEMPLATE",
+    "zones_dir": "ZONES_DIR",
+}
+DEFAULTS: dict[str, Any] = {
+    "metadata_url": "http://rancher-metadata.rancher.internal",
+    "metadata_file": None,
+    "api_version": "2016-07-29",
+    "zone": None,
+    "environment": None,
+    "ttl": DEFAULT_TTL,
+    "name_template": DEFAULT_TEMPLATE,
+    "zones_dir": "zones",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose - args.quiet)
+    try:
+        return int(args.func(args))
+    except RancherDnsError as e:
+        log.error("%s", e)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        log.error("interrupted; nothing was written")
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="octodns-rancher",
+        description="Publish Rancher 1.x services in public DNS: rancher-metadata in, "
+        "octoDNS zone YAML out, for review in git and `octodns-sync`.",
+        epilog="Exit codes: 0 ok, 1 `generate --check` found changes, 2 error (nothing written).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _log_flags(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_generate(sub)
+    _add_snapshot(sub)
+    _add_init(sub)
+    return parser
+
+
+def _log_flags(p: argparse.ArgumentParser) -> None:
+    default = argparse.SUPPRESS if p.prog != "octodns-rancher" else 0
+    p.add_argument("-v", "--verbose", action="count", default=default, help="more logging")
+    p.add_argument("-q", "--quiet", action="count", default=default, help="less logging")
+
+
+def _metadata_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("metadata")
+    g.add_argument(
+        "--metadata-url",
+        help=f"rancher-metadata base URL (env METADATA_URL; default {DEFAULTS['metadata_url']})",
+        default=None,
+    )
+    g.add_argument(
+        "--api-version",
+        choices=("2016-07-29", "2015-12-19"),
+        default=None,
+        help=f"rancher-metadata API version (env METADATA_API_VERSION; default {DEFAULTS['api_version']})",
+    )
+    g.add_argument("--timeout", type=float, default=10.0, help="seconds per request (10)")
+
+
+def _add_generate(sub: Any) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="write zones/<zone>.yaml from rancher-metadata or a snapshot",
+        description="Compute the desired records of one Rancher environment and write them as "
+        "an octoDNS zone file. Only names under <environment>.<zone> are ever produced.",
+    )
+    _log_flags(p)
+    p.add_argument(
+        "--config",
+        type=Path,
+        help="YAML file with any of the options below "
+        "(keys as the long flags, with _); flags and environment win over it",
+    )
+    _metadata_flags(p)
+    p.add_argument(
+        "--metadata-file",
+        type=Path,
+        default=None,
+        help="read a snapshot file instead of the server (env METADATA_FILE)",
+    )
+    g = p.add_argument_group("records")
+    g.add_argument(
+        "--zone", default=None, help="the DNS zone, e.g. example.com (env ROOT_DOMAIN; required)"
+    )
+    g.add_argument(
+        "--environment",
+        default=None,
+        help="environment name (env RANCHER_ENVIRONMENT; default: from /self/stack)",
+    )
+    g.add_argument(
+        "--ttl",
+        type=int,
+        default=None,
+        help=f"record TTL in seconds (env TTL; default {DEFAULT_TTL})",
+    )
+    g.add_argument(
+        "--name-template",
+        default=None,
+        help="record name template (env NAME_TEMPLATE; default %%{{service_name}}."
+        "%%{{stack_name}}.%%{{environment_name}})",
+    )
+    g = p.add_argument_group("output")
+    g.add_argument(
+        "--zones-dir",
+        type=Path,
+        default=None,
+        help="directory of zone files (env ZONES_DIR; default zones)",
+    )
+    g.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the zone file would change (for CI)",
+    )
+    g.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="allow metadata without services or hosts to empty a zone with records",
+    )
+    p.set_defaults(func=cmd_generate)
+
+
+def _add_snapshot(sub: Any) -> None:
+    p = sub.add_parser(
+        "snapshot",
+        help="save rancher-metadata's answers to a JSON file for offline runs",
+        description="Read /self/stack, /services and /hosts once and save them in one JSON "
+        "file that `generate --metadata-file` reads.",
+    )
+    _log_flags(p)
+    _metadata_flags(p)
+    p.add_argument("-o", "--output", type=Path, required=True, help="file to write")
+    p.set_defaults(func=cmd_snapshot)
+
+
+def _add_init(sub: Any) -> None:
+    p = sub.add_parser(
+        "init",
+        help="write an octoDNS config for a zone, environment and provider",
+        description="Render config/octodns.yaml: the zone files as source, the provider as "
+        "target, and a filter that keeps octoDNS inside <environment>.<zone>.",
+    )
+    _log_flags(p)
+    p.add_argument("--zone", default=os.environ.get("ROOT_DOMAIN"), help="e.g. example.com")
+    p.add_argument("--environment", required=True, help="Rancher environment name")
+    p.add_argument(
+        "--provider",
+        choices=("route53", "powerdns", "yaml"),
+        default="route53",
+        help="octoDNS target (default %(default)s)",
+    )
+    p.add_argument("--zones-dir", default="./zones", help="zone files directory (./zones)")
+    p.add_argument(
+        "--policy",
+        choices=("sync", "upsert-only"),
+        default="sync",
+        help="sync deletes records of removed services; upsert-only never deletes",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("config/octodns.yaml"),
+        help="file to write (default %(default)s; - for stdout)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_init)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .pipeline import Options, generate
+
+    values = _resolve(args, _load_config(args.config))
+    if not values["zone"]:
+        raise ConfigError("no zone given: pass --zone or set ROOT_DOMAIN")
+    opts = Options(
+        zone=values["zone"],
+        environment=values["environment"] or None,
+        ttl=values["ttl"],
+        name_template=values["name_template"],
+        zones_dir=Path(values["zones_dir"]),
+        metadata_url=values["metadata_url"],
+        metadata_file=Path(values["metadata_file"]) if values["metadata_file"] else None,
+        api_version=values["api_version"],
+        timeout=args.timeout,
+        allow_empty=args.allow_empty,
+    )
+    result = generate(opts, write=not args.check)
+    s = result.summary
+    log.info(
+        "%s: %d record(s) for environment %s; %s",
+        result.path,
+        len(result.records),
+        result.environment,
+        s.counts(),
+    )
+    for line in s.lines():
+        log.info("%s", line)
+    if args.check:
+        if result.changed:
+            log.warning("%s is out of date (run without --check to update it)", result.path)
+            return EXIT_CHANGES
+        log.info("%s is up to date", result.path)
+    elif result.written:
+        log.info("wrote %s", result.path)
+    else:
+        log.info("%s unchanged; not written", result.path)
+    return EXIT_OK
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from .source import MetadataClient, save_snapshot
+
+    values = _resolve(args, {})
+    client = MetadataClient(values["metadata_url"], values["api_version"], timeout=args.timeout)
+    snap = client.fetch()
+    save_snapshot(snap, args.output)
+    log.info(
+        "saved %d service(s) and %d host(s) from %s to %s in %d requests",
+        len(snap.services),
+        len(snap.hosts),
+        client.base,
+        args.output,
+        snap.requests,
+    )
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .config import render_octodns_config
+    from .publish import write_atomic
+
+    if not args.zone:
+        raise ConfigError("no zone given: pass --zone or set ROOT_DOMAIN")
+    text = render_octodns_config(
+        zone=args.zone,
+        environment=args.environment,
+        provider=args.provider,
+        zones_dir=args.zones_dir,
+        policy=args.policy,
+    )
+    if str(args.output) == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    if args.output.exists() and not args.force:
+        raise ConfigError(f"{args.output} exists; pass --force to overwrite it")
+    write_atomic(args.output, text)
+    log.info("wrote %s", args.output)
+    return EXIT_OK
+
+
+def _env(key: str) -> Any:
+    raw = os.environ.get(ENV[key], "")
+    return raw if raw != "" else None
+
+
+def _load_config(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path}: {e.strerror or e}") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config {path} is not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path} must be a mapping of option: value")
+    unknown = sorted(set(data) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(f"config {path}: unknown option(s) {', '.join(unknown)}")
+    if data.get("metadata_file"):
+        # Relative paths in a config file are relative to the file, not the working directory.
+        data["metadata_file"] = str((path.parent / str(data["metadata_file"])).resolve())
+    return data
+
+
+def _resolve(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]:
+    """Flag, else environment variable, else the config file, else the default."""
+    out = {}
+    for key, default in DEFAULTS.items():
+        value = getattr(args, key, None)
+        if value is None:
+            value = _env(key)
+        if value is None:
+            value = config.get(key, default)
+        out[key] = value
+    try:
+        out["ttl"] = int(out["ttl"])
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"invalid TTL {out['ttl']!r}: expected a whole number of seconds") from e
+    return out
+
+
+def _setup_logging(level: int) -> None:
+    levels = {-2: logging.ERROR, -1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}
+    logging.basicConfig(
+        level=levels[max(-2, min(1, level))],
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if level < 1:
+        # octoDNS is chatty at INFO; its warnings still show.
+        logging.getLogger("octodns").setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""The environment as plain, typed data: hosts, services and their containers.
+
+rancher-metadata passes on whatever Rancher sent: a field may be missing, ``null`` or empty, and
+lists come in random order. This stage turns that into frozen dataclasses, sorted, with missing,
+``null`` and empty treated alike, so the record rules never have to guess. What cannot be read at
+all (a service without a name, a list that is not a list) is an error naming the object: a run
+built on half-read metadata must not be trusted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import MetadataError
+from .source import Snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Host:
+    uuid: str
+    name: str
+    agent_ip: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    uuid: str
+    state: str
+    health_state: str
+    host_uuid: str
+    ports: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    uuid: str
+    stack_name: str
+    kind: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    containers: tuple[Container, ...] = ()
+    fqdn: str = ""
+
+    @property
+    def ref(self) -> str:
+        """How logs and errors name the service: ``stack/service``."""
+        return f"{self.stack_name}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    uuid: str
+    hosts: Mapping[str, Host]
+    services: tuple[Service, ...]
+
+
+def build(snapshot: Snapshot, environment: str | None = None) -> Environment:
+    """Turn raw metadata into an :class:`Environment`.
+
+    ``environment`` overrides the name read from ``/self/stack``; one of them must exist.
+    """
+    env_name, env_uuid = _environment(snapshot.self_stack, environment)
+    hosts = _hosts(snapshot.hosts)
+    services = _services(snapshot.services)
+    return Environment(name=env_name, uuid=env_uuid, hosts=hosts, services=services)
+
+
+def _environment(self_stack: Any, override: str | None) -> tuple[str, str]:
+    uuid = ""
+    if isinstance(self_stack, dict):
+        uuid = _text(self_stack.get("environment_uuid"))
+    if override:
+        return override, uuid
+    if not isinstance(self_stack, dict):
+        raise MetadataError(
+            "cannot tell the environment: /self/stack was not read "
+            "(give --environment, or run inside the Rancher environment)"
+        )
+    name = _text(self_stack.get("environment_name"))
+    if not name:
+        raise MetadataError("/self/stack has no environment_name (give --environment)")
+    return name, uuid
+
+
+def _hosts(raw: Any) -> dict[str, Host]:
+    items = _list(raw, "/hosts")
+    hosts: dict[str, Host] = {}
+    for i, item in enumerate(items):
+        where = f"/hosts[{i}]"
+        obj = _obj(item, where)
+        uuid = _text(obj.get("uuid"))
+        if not uuid:
+            raise MetadataError(f"host {where} ({_text(obj.get('name')) or 'unnamed'}) has no uuid")
+        hosts[uuid] = Host(
+            uuid=uuid,
+            name=_text(obj.get("name")) or _text(obj.get("hostname")) or uuid,
+            agent_ip=_text(obj.get("agent_ip")),
+            labels=_labels(obj.get("labels"), f"host {uuid}"),
+        )
+    return dict(sorted(hosts.items()))
+
+
+def _services(raw: Any) -> tuple[Service, ...]:
+    items = _list(raw, "/services")
+    services = []
+    for i, item in enumerate(items):
+        obj = _obj(item, f"/services[{i}]")
+        name = _text(obj.get("name"))
+        stack = _text(obj.get("stack_name"))
+        if not name or not stack:
+            ident = _text(obj.get("uuid")) or f"/services[{i}]"
+            raise MetadataError(f"service {ident} has no name or stack_name")
+        ref = f"{stack}/{name}"
+        containers = tuple(
+            sorted(
+                (
+                    _container(c, f"service {ref} container [{j}]")
+                    for j, c in enumerate(_list(obj.get("containers"), f"service {ref} containers"))
+                ),
+                key=lambda c: (c.name, c.uuid),
+            )
+        )
+        services.append(
+            Service(
+                name=name,
+                uuid=_text(obj.get("uuid")),
+                stack_name=stack,
+                kind=_text(obj.get("kind")),
+                labels=_labels(obj.get("labels"), f"service {ref}"),
+                containers=containers,
+                fqdn=_text(obj.get("fqdn")),
+            )
+        )
+    services.sort(key=lambda s: (s.stack_name, s.name, s.uuid))
+    return tuple(services)
+
+
+def _container(raw: Any, where: str) -> Container:
+    obj = _obj(raw, where)
+    ports = tuple(str(p) for p in _list(obj.get("ports"), f"{where} ports") if p)
+    return Container(
+        name=_text(obj.get("name")) or where,
+        uuid=_text(obj.get("uuid")),
+        state=_text(obj.get("state")),
+        health_state=_text(obj.get("health_state")),
+        host_uuid=_text(obj.get("host_uuid")),
+        ports=ports,
+    )
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MetadataError(f"{where} is not a list (got {type(value).__name__})")
+    return value
+
+
+def _obj(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MetadataError(f"{where} is not an object (got {type(value).__name__})")
+    return value
+
+
+def _labels(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MetadataError(f"{where} labels are not a map (got {type(value).__name__})")
+    return {str(k): _text(v) for k, v in sorted(value.items())}
+
+
+def _text(value: Any) -> str:
+    """Missing, null and empty all read as ''; anything else as its trimmed text."""
+    if value is None:
+        return ""
+    return str(value).strip()

@@ -1,0 +1,278 @@
+"""The desired DNS records: Rancher's external DNS rules, restricted to ``<environment>.<zone>``.
+
+A pure function of the model and the settings: no I/O, and the same input always gives the
+same records in the same order. Everything that is skipped is logged with the object and the
+reason, so an operator can tell why a name is missing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from dataclasses import dataclass
+
+from .errors import ConfigError
+from .model import Container, Environment, Host, Service
+
+log = logging.getLogger(__name__)
+
+LABEL_MODE = "io.rancher.service.external_dns"
+LABEL_TEMPLATE = "io.rancher.service.external_dns_name_template"
+LABEL_HOST_IP = "io.rancher.host.external_dns_ip"
+LABEL_HOST_ENABLED = "io.rancher.host.external_dns"
+
+DEFAULT_TEMPLATE = "%{{service_name}}.%{{stack_name}}.%{{environment_name}}"
+DEFAULT_TTL = 300
+SERVICE_KINDS = frozenset({"service", "loadBalancerService"})
+HEALTHY = frozenset({"", "healthy", "updating-healthy"})
+MODES = ("auto", "always", "never")
+
+_PLACEHOLDER = re.compile(r"%\{\{\s*([A-Za-z_]+)\s*\}\}")
+PLACEHOLDERS = ("service_name", "stack_name", "environment_name")
+_LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_ZONE_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the rules need besides the metadata."""
+
+    zone: str
+    ttl: int = DEFAULT_TTL
+    name_template: str = DEFAULT_TEMPLATE
+
+    def __post_init__(self) -> None:
+        zone = self.zone.rstrip(".").lower()
+        if not _ZONE_RE.match(zone) or len(zone) > 253:
+            raise ConfigError(f"invalid zone {self.zone!r}: expected a domain such as example.com")
+        object.__setattr__(self, "zone", zone)
+        if not isinstance(self.ttl, int) or not 1 <= self.ttl <= 2147483647:
+            raise ConfigError(f"invalid TTL {self.ttl!r}: expected seconds from 1 to 2147483647")
+        unknown = template_errors(self.name_template)
+        if unknown:
+            raise ConfigError(f"invalid name template {self.name_template!r}: {unknown}")
+
+
+@dataclass(frozen=True)
+class ServiceRef:
+    """The Rancher service behind a record: what the write-back and the reviewer need."""
+
+    stack: str
+    service: str
+    uuid: str
+
+
+@dataclass(frozen=True)
+class DesiredRecord:
+    name: str  # relative to the zone, e.g. "web.shop.production"
+    type: str  # "A" or "AAAA"
+    ttl: int
+    values: tuple[str, ...]
+    service: ServiceRef
+
+    def fqdn(self, zone: str) -> str:
+        return f"{self.name}.{zone}"
+
+
+def sanitize_label(value: str) -> str:
+    """Rancher's rule: lower-case, ``[^a-z0-9-]`` to ``-``, runs collapsed, no edge ``-``."""
+    label = re.sub(r"[^a-z0-9-]", "-", value.lower())
+    label = re.sub(r"-{2,}", "-", label)
+    return label.strip("-")
+
+
+def environment_label(name: str) -> str:
+    label = sanitize_label(name)
+    if not label or len(label) > 63:
+        raise ConfigError(f"environment name {name!r} does not make a valid DNS label")
+    return label
+
+
+def subtree(environment: str, zone: str) -> str:
+    """The only part of the zone we may write: ``<environment>.<zone>`` (and below it)."""
+    return f"{environment_label(environment)}.{zone}"
+
+
+def template_errors(template: str) -> str:
+    """'' when the template only uses Rancher's placeholders, else what is wrong with it."""
+    if not template.strip():
+        return "it is empty"
+    unknown = sorted({p for p in _PLACEHOLDER.findall(template) if p not in PLACEHOLDERS})
+    if unknown:
+        return f"unknown placeholder(s) {', '.join(unknown)}; use {', '.join(PLACEHOLDERS)}"
+    return ""
+
+
+def render_name(template: str, service: Service, environment: str) -> str:
+    """Fill the template; each placeholder value is sanitised to a DNS label first."""
+    values = {
+        "service_name": sanitize_label(service.name),
+        "stack_name": sanitize_label(service.stack_name),
+        "environment_name": sanitize_label(environment),
+    }
+    empty = sorted({k for k in _PLACEHOLDER.findall(template) if not values[k]})
+    if empty:
+        raise ValueError(f"{', '.join(empty)} sanitises to nothing")
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template).lower().strip(".")
+
+
+def desired_records(env: Environment, settings: Settings) -> list[DesiredRecord]:
+    """Every record the environment should have, sorted by name and type."""
+    allowed = subtree(env.name, settings.zone)
+    by_key: dict[tuple[str, str], DesiredRecord] = {}
+    for service in env.services:
+        for record in _service_records(service, env, settings, allowed):
+            key = (record.name, record.type)
+            other = by_key.get(key)
+            if other is not None:
+                # Services come sorted by stack and name, so the first one keeps the name.
+                log.warning(
+                    "service %s: name %s is already taken by service %s/%s; no record",
+                    service.ref,
+                    record.fqdn(settings.zone),
+                    other.service.stack,
+                    other.service.service,
+                )
+                continue
+            by_key[key] = record
+    return [by_key[k] for k in sorted(by_key)]
+
+
+def _service_records(
+    service: Service, env: Environment, settings: Settings, allowed: str
+) -> list[DesiredRecord]:
+    if service.kind not in SERVICE_KINDS:
+        log.debug("service %s: kind %s is not published", service.ref, service.kind or "unknown")
+        return []
+    mode = service.labels.get(LABEL_MODE, "auto").lower() or "auto"
+    if mode not in MODES:
+        log.warning(
+            "service %s: %s=%r is not one of %s; using auto",
+            service.ref,
+            LABEL_MODE,
+            mode,
+            "/".join(MODES),
+        )
+        mode = "auto"
+    if mode == "never":
+        log.debug("service %s: %s=never", service.ref, LABEL_MODE)
+        return []
+    fqdn = _service_fqdn(service, env, settings, allowed)
+    if fqdn is None:
+        return []
+    ips = _service_ips(service, env, require_ports=(mode == "auto"))
+    if not ips:
+        log.debug("service %s: no eligible container with a usable IP", service.ref)
+        return []
+    name = fqdn[: -len(settings.zone) - 1]
+    ref = ServiceRef(stack=service.stack_name, service=service.name, uuid=service.uuid)
+    records = []
+    for rtype, version in (("A", 4), ("AAAA", 6)):
+        values = tuple(sorted((ip for ip in ips if ip.version == version), key=int))
+        if values:
+            records.append(
+                DesiredRecord(name, rtype, settings.ttl, tuple(str(v) for v in values), ref)
+            )
+    return records
+
+
+def _service_fqdn(
+    service: Service, env: Environment, settings: Settings, allowed: str
+) -> str | None:
+    template = service.labels.get(LABEL_TEMPLATE) or settings.name_template
+    problem = template_errors(template)
+    if problem:
+        log.warning("service %s: name template %r: %s; no record", service.ref, template, problem)
+        return None
+    try:
+        name = render_name(template, service, env.name)
+    except ValueError as e:
+        log.warning("service %s: %s; no record", service.ref, e)
+        return None
+    fqdn = f"{name}.{settings.zone}"
+    labels = fqdn.split(".")
+    bad = next((label for label in labels if not _LABEL_RE.match(label)), None)
+    if bad is not None:
+        why = "is longer than 63 characters" if len(bad) > 63 else "is not a valid DNS label"
+        log.warning("service %s: name %s: label %r %s; no record", service.ref, fqdn, bad, why)
+        return None
+    if len(fqdn) > 253:
+        log.warning(
+            "service %s: name %s is longer than 253 characters; no record", service.ref, fqdn
+        )
+        return None
+    if not fqdn.endswith("." + allowed):
+        log.warning(
+            "service %s: name %s lies outside %s, the only names this environment may use; "
+            "no record",
+            service.ref,
+            fqdn,
+            allowed,
+        )
+        return None
+    return fqdn
+
+
+def _service_ips(
+    service: Service, env: Environment, require_ports: bool
+) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    ips: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
+    for container in service.containers:
+        if container.state != "running" or container.health_state not in HEALTHY:
+            continue
+        if require_ports and not container.ports:
+            continue
+        host = env.hosts.get(container.host_uuid)
+        if host is None:
+            log.warning(
+                "service %s: container %s runs on unknown host %r; skipped",
+                service.ref,
+                container.name,
+                container.host_uuid or "(none)",
+            )
+            continue
+        if host.labels.get(LABEL_HOST_ENABLED, "").lower() == "false":
+            continue
+        raw = container_ip(container, host)
+        try:
+            ip = ipaddress.ip_address(raw)
+        except ValueError:
+            log.warning(
+                "service %s: container %s on host %s has invalid IP %r; skipped",
+                service.ref,
+                container.name,
+                host.name,
+                raw,
+            )
+            continue
+        if ip.is_unspecified:
+            log.warning("service %s: host %s has IP %s; skipped", service.ref, host.name, ip)
+            continue
+        ips.add(ip)
+    return ips
+
+
+def container_ip(container: Container, host: Host) -> str:
+    """Host label override, else the first published port's bind IP, else the agent IP."""
+    override = host.labels.get(LABEL_HOST_IP, "")
+    if override:
+        return override
+    if container.ports:
+        bind = port_bind_ip(container.ports[0])
+        if bind and bind not in ("0.0.0.0", "::"):
+            return bind
+    return host.agent_ip
+
+
+def port_bind_ip(spec: str) -> str:
+    """The bind IP of ``[ip:]public:private/proto``; '' when there is none.
+
+    Split from the right: API 2015-12-19 writes IPv6 host IPs unbracketed
+    (``2001:db8::10:80:80/tcp``), and ``%!s(<nil>)`` when Rancher sent no host IP.
+    """
+    parts = spec.rsplit(":", 2)
+    if len(parts) < 3:
+        return ""
+    ip = parts[0].strip("[]")
+    return "" if ip.startswith("%!") else ip

@@ -1,0 +1,75 @@
+"""Shared fixtures: a real rancher-metadata server on 127.0.0.1 and helpers to run commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.metadata_server import MetadataServer, load_fixture
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def metadata() -> Iterator[MetadataServer]:
+    """rancher-metadata serving the captured fixture_shop environment (both API versions)."""
+    trees = {v: load_fixture("fixture_shop", v) for v in ("2015-12-19", "2016-07-29")}
+    with MetadataServer(trees) as srv:
+        yield srv
+
+
+def run(
+    cmd: list[str],
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = False,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command of the virtualenv (octodns-rancher, octodns-sync, ...) for real."""
+    full_env = {k: v for k, v in os.environ.items() if k not in _CLEAR_ENV}
+    full_env.update(env or {})
+    exe = str(BIN / cmd[0]) if (BIN / cmd[0]).exists() else cmd[0]
+    proc = subprocess.run(
+        [exe, *cmd[1:]],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+# Settings of the generator that a developer's shell might carry into the tests.
+_CLEAR_ENV = (
+    "ROOT_DOMAIN",
+    "TTL",
+    "NAME_TEMPLATE",
+    "METADATA_URL",
+    "METADATA_FILE",
+    "METADATA_API_VERSION",
+    "RANCHER_ENVIRONMENT",
+    "ZONES_DIR",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in _CLEAR_ENV:
+        monkeypatch.delenv(key, raising=False)
+
+
+def write_snapshot(path: Path, data: dict) -> Path:
+    path.write_text(json.dumps(data))
+    return path
