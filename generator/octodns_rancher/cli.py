@@ -18,6 +18,7 @@ import yaml
 
 from . import __version__
 from .errors import ConfigError, RancherDnsError
+from .guards import DEFAULT_DELETE_PCENT_THRESHOLD, DEFAULT_MAX_DELETES
 from .records import DEFAULT_TEMPLATE, DEFAULT_TTL
 
 log = logging.getLogger("octodns_rancher")
@@ -34,7 +35,13 @@ ENV = {
     "ttl": "TTL",
     "name_template": "NAME_TEMPLATE",
     "zones_dir": "ZONES_DIR",
+    "format": "OUTPUT_FORMAT",
+    "delete_pcent_threshold": "DELETE_PCENT_THRESHOLD",
+    "max_deletes": "MAX_DELETES",
+    "lock_wait": "LOCK_WAIT",
 }
+# Safety overrides: flag or environment only, never the config file (a run-by-run decision).
+FORCE_ENV = "FORCE_REMOVALS"
 DEFAULTS: dict[str, Any] = {
     "metadata_url": "http://rancher-metadata.rancher.internal",
     "metadata_file": None,
@@ -44,6 +51,10 @@ DEFAULTS: dict[str, Any] = {
     "ttl": DEFAULT_TTL,
     "name_template": DEFAULT_TEMPLATE,
     "zones_dir": "zones",
+    "format": "octodns",
+    "delete_pcent_threshold": DEFAULT_DELETE_PCENT_THRESHOLD,
+    "max_deletes": DEFAULT_MAX_DELETES,
+    "lock_wait": 0.0,
 }
 
 
@@ -74,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate(sub)
     _add_snapshot(sub)
     _add_init(sub)
+    _add_iam_policy(sub)
     return parser
 
 
@@ -149,6 +161,14 @@ def _add_generate(sub: Any) -> None:
         help="directory of zone files (env ZONES_DIR; default zones)",
     )
     g.add_argument(
+        "--format",
+        choices=("octodns", "terraform", "all"),
+        default=None,
+        help="what to write: the octoDNS zone file <zone>.yaml, the same records as Terraform "
+        "aws_route53_record resources in <zone>.tf.json, or both (env OUTPUT_FORMAT; "
+        "default octodns)",
+    )
+    g.add_argument(
         "--check",
         action="store_true",
         help="write nothing; exit 1 if the zone file would change (for CI)",
@@ -158,7 +178,41 @@ def _add_generate(sub: Any) -> None:
         action="store_true",
         help="allow metadata without services or hosts to empty a zone with records",
     )
+    _safety_flags(p)
     p.set_defaults(func=cmd_generate)
+
+
+def _safety_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("safety (see docs/safety.md)")
+    g.add_argument(
+        "--force",
+        action="store_true",
+        default=None,
+        help=f"write even if more records would be removed than the thresholds allow "
+        f"(env {FORCE_ENV}=1)",
+    )
+    g.add_argument(
+        "--delete-pcent-threshold",
+        type=float,
+        default=None,
+        help="refuse to remove more than this fraction of the zone's records in one run, "
+        "with at least 10 records, as octoDNS does (env DELETE_PCENT_THRESHOLD; default "
+        f"{DEFAULT_DELETE_PCENT_THRESHOLD})",
+    )
+    g.add_argument(
+        "--max-deletes",
+        type=int,
+        default=None,
+        help="refuse to remove more than this many records in one run, 0 for no limit "
+        f"(env MAX_DELETES; default {DEFAULT_MAX_DELETES})",
+    )
+    g.add_argument(
+        "--lock-wait",
+        type=float,
+        default=None,
+        help="seconds to wait for another run's lock on the zones directory before giving up "
+        "(env LOCK_WAIT; default 0: fail at once)",
+    )
 
 
 def _add_snapshot(sub: Any) -> None:
@@ -209,7 +263,8 @@ def _add_init(sub: Any) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .pipeline import Options, generate
+    from .guards import Thresholds
+    from .pipeline import Options, formats, generate
 
     values = _resolve(args, _load_config(args.config))
     if not values["zone"]:
@@ -220,17 +275,25 @@ def cmd_generate(args: argparse.Namespace) -> int:
         ttl=values["ttl"],
         name_template=values["name_template"],
         zones_dir=Path(values["zones_dir"]),
+        formats=formats(values["format"]),
         metadata_url=values["metadata_url"],
         metadata_file=Path(values["metadata_file"]) if values["metadata_file"] else None,
         api_version=values["api_version"],
         timeout=args.timeout,
         allow_empty=args.allow_empty,
+        force=_force(args),
+        thresholds=Thresholds(
+            delete_pcent_threshold=values["delete_pcent_threshold"],
+            max_deletes=values["max_deletes"],
+        ),
+        lock_wait=values["lock_wait"],
     )
     result = generate(opts, write=not args.check)
     s = result.summary
+    files = result.files or {result.path: result.text}
     log.info(
         "%s: %d record(s) for environment %s; %s",
-        result.path,
+        ", ".join(str(p) for p in files),
         len(result.records),
         result.environment,
         s.counts(),
@@ -238,14 +301,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for line in s.lines():
         log.info("%s", line)
     if args.check:
-        if result.changed:
-            log.warning("%s is out of date (run without --check to update it)", result.path)
+        stale = result.changed_files
+        for path in stale:
+            log.warning("%s is out of date (run without --check to update it)", path)
+        if stale:
             return EXIT_CHANGES
-        log.info("%s is up to date", result.path)
-    elif result.written:
-        log.info("wrote %s", result.path)
-    else:
-        log.info("%s unchanged; not written", result.path)
+        for path in files:
+            log.info("%s is up to date", path)
+        return EXIT_OK
+    for path in files:
+        if path in result.written_files:
+            log.info("wrote %s", path)
+        else:
+            log.info("%s unchanged; not written", path)
     return EXIT_OK
 
 
@@ -290,6 +358,55 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_iam_policy(sub: Any) -> None:
+    p = sub.add_parser(
+        "iam-policy",
+        help="print the least-privilege AWS IAM policy for octodns-sync to Route53",
+        description="Print the IAM policy JSON that lets octodns-sync plan and apply this "
+        "zone in Route53 and nothing more: read calls as needed, and "
+        "route53:ChangeResourceRecordSets only on the one hosted zone. With --zone and "
+        "--environment, changes are also limited to A/AAAA records under "
+        "<environment>.<zone>.",
+    )
+    _log_flags(p)
+    p.add_argument(
+        "--hosted-zone-id",
+        default=os.environ.get("HOSTED_ZONE_ID") or None,
+        help="the Route53 hosted zone id, e.g. Z0123456789ABC (env HOSTED_ZONE_ID; required)",
+    )
+    p.add_argument(
+        "--zone",
+        default=os.environ.get("ROOT_DOMAIN") or None,
+        help="limit changes to names under <environment>.<zone> (env ROOT_DOMAIN)",
+    )
+    p.add_argument(
+        "--environment",
+        default=os.environ.get("RANCHER_ENVIRONMENT") or None,
+        help="Rancher environment name, with --zone (env RANCHER_ENVIRONMENT)",
+    )
+    p.set_defaults(func=cmd_iam_policy)
+
+
+def cmd_iam_policy(args: argparse.Namespace) -> int:
+    from .iam import policy_json
+
+    if not args.hosted_zone_id:
+        raise ConfigError("no hosted zone given: pass --hosted-zone-id or set HOSTED_ZONE_ID")
+    sys.stdout.write(policy_json(args.hosted_zone_id, args.zone, args.environment))
+    return EXIT_OK
+
+
+def _force(args: argparse.Namespace) -> bool:
+    if args.force:
+        return True
+    raw = os.environ.get(FORCE_ENV, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"invalid {FORCE_ENV} {raw!r}: expected 1/true/yes or 0/false/no")
+
+
 def _env(key: str) -> Any:
     raw = os.environ.get(ENV[key], "")
     return raw if raw != "" else None
@@ -329,6 +446,15 @@ def _resolve(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]
         out["ttl"] = int(out["ttl"])
     except (TypeError, ValueError) as e:
         raise ConfigError(f"invalid TTL {out['ttl']!r}: expected a whole number of seconds") from e
+    for key, kind, what in (
+        ("delete_pcent_threshold", float, "a fraction such as 0.3"),
+        ("max_deletes", int, "a whole number of records"),
+        ("lock_wait", float, "a number of seconds"),
+    ):
+        try:
+            out[key] = kind(out[key])
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"invalid {key} {out[key]!r}: expected {what}") from e
     return out
 
 

@@ -10,18 +10,35 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import model
-from .errors import RancherDnsError
-from .publish import Summary, summarize, write_if_changed, zone_entries
+from . import guards, model
+from .errors import ConfigError
+from .guards import EmptyMetadataError, Thresholds, TooManyRemovalsError
+from .lock import run_lock
+from .publish import Summary, summarize, write_if_changed
 from .records import DEFAULT_TEMPLATE, DEFAULT_TTL, DesiredRecord, Settings, desired_records
 from .render import render_octodns
 from .source import DEFAULT_API_VERSION, DEFAULT_URL, MetadataClient, Snapshot, load_snapshot
+from .terraform import as_octodns_text, render_terraform
 
 log = logging.getLogger(__name__)
 
 
-class EmptyMetadataError(RancherDnsError):
-    """Metadata with no services or no hosts would wipe a zone that has records."""
+# The guards' errors are re-exported: callers catch them from the stage that raises them.
+__all__ = [
+    "FORMATS",
+    "EmptyMetadataError",
+    "Options",
+    "Result",
+    "TooManyRemovalsError",
+    "compute",
+    "generate",
+    "read_metadata",
+    "terraform_path",
+    "zone_path",
+]
+
+# Output formats: the octoDNS zone file and/or the same records as Terraform resources.
+FORMATS = ("octodns", "terraform")
 
 
 @dataclass
@@ -36,6 +53,10 @@ class Options:
     api_version: str = DEFAULT_API_VERSION
     timeout: float = 10.0
     allow_empty: bool = False
+    force: bool = False
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    lock_wait: float = 0.0
+    formats: tuple[str, ...] = ("octodns",)
 
 
 @dataclass
@@ -48,14 +69,19 @@ class Result:
     written: bool = False
     requests: int = 0
     warnings: list[str] = field(default_factory=list)
+    # Every file of the requested formats → its text; ``path``/``text`` stay the octoDNS file's.
+    files: dict[Path, str] = field(default_factory=dict)
+    written_files: list[Path] = field(default_factory=list)
+
+    @property
+    def changed_files(self) -> list[Path]:
+        """The output files whose text differs (annotations included) from what is on disk."""
+        files = self.files or {self.path: self.text}
+        return [p for p, text in files.items() if _read(p) != text]
 
     @property
     def changed(self) -> bool:
-        """Whether the file's text differs (annotations included) from what is on disk."""
-        try:
-            return self.path.read_text(encoding="utf-8") != self.text
-        except FileNotFoundError:
-            return True
+        return bool(self.changed_files)
 
 
 def read_metadata(opts: Options) -> Snapshot:
@@ -70,6 +96,25 @@ def zone_path(zones_dir: Path, zone: str) -> Path:
     return Path(zones_dir) / f"{zone.rstrip('.').lower()}.yaml"
 
 
+def terraform_path(zones_dir: Path, zone: str) -> Path:
+    """The Terraform file of a zone: ``<zones_dir>/<zone>.tf.json``."""
+    return Path(zones_dir) / f"{zone.rstrip('.').lower()}.tf.json"
+
+
+def formats(requested: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """``octodns``, ``terraform``, ``all`` or a list of them → formats in ``FORMATS`` order."""
+    names = {requested} if isinstance(requested, str) else set(requested)
+    if "all" in names:
+        names = (names - {"all"}) | set(FORMATS)
+    unknown = sorted(names - set(FORMATS))
+    if unknown or not names:
+        raise ConfigError(
+            f"invalid output format {', '.join(unknown) or '(none)'}: "
+            f"expected {', '.join(FORMATS)} or all"
+        )
+    return tuple(f for f in FORMATS if f in names)
+
+
 def compute(opts: Options, snapshot: Snapshot | None = None) -> Result:
     """Everything but the write: read, build, render, and compare with the file on disk."""
     settings = Settings(zone=opts.zone, ttl=opts.ttl, name_template=opts.name_template)
@@ -78,23 +123,51 @@ def compute(opts: Options, snapshot: Snapshot | None = None) -> Result:
     records = desired_records(env, settings)
     text = render_octodns(records, settings.zone)
     path = zone_path(opts.zones_dir, settings.zone)
-    old = _read(path)
-    _guard_empty(env, records, old, path, opts.allow_empty)
+    # Every requested file is rendered and guarded before anything is written, so a run that
+    # fails in any part writes none of them. Each file's old content is read as octoDNS text.
+    files: dict[Path, str] = {}
+    olds: dict[Path, str | None] = {}
+    wanted = formats(opts.formats)
+    if "octodns" in wanted:
+        files[path], olds[path] = text, _read(path)
+    if "terraform" in wanted:
+        tf_path = terraform_path(opts.zones_dir, settings.zone)
+        files[tf_path] = render_terraform(records, settings.zone, env.name)
+        olds[tf_path] = as_octodns_text(_read(tf_path), settings.zone)
+    for out_path, old in olds.items():
+        guards.check(
+            env,
+            records,
+            old,
+            text,
+            out_path,
+            allow_empty=opts.allow_empty,
+            force=opts.force,
+            thresholds=opts.thresholds,
+        )
     return Result(
         path=path,
         text=text,
         records=records,
-        summary=summarize(old, text),
+        summary=summarize(next(iter(olds.values())), text),
         environment=env.name,
         requests=snapshot.requests,
+        files=files,
     )
 
 
 def generate(opts: Options, snapshot: Snapshot | None = None, write: bool = True) -> Result:
-    """Compute the zone file and, unless ``write`` is False, write it if it changed."""
-    result = compute(opts, snapshot)
-    if write:
-        result.written = write_if_changed(result.path, result.text)
+    """Compute the zone file and, unless ``write`` is False, write it if it changed.
+
+    A writing run holds the zones directory's lock from before it reads the old file until
+    after it wrote the new one, so two runs never interleave.
+    """
+    if not write:
+        return compute(opts, snapshot)
+    with run_lock(opts.zones_dir, opts.lock_wait):
+        result = compute(opts, snapshot)
+        result.written_files = [p for p, t in result.files.items() if write_if_changed(p, t)]
+        result.written = bool(result.written_files)
     return result
 
 
@@ -103,28 +176,3 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-
-
-def _guard_empty(
-    env: model.Environment,
-    records: list[DesiredRecord],
-    old: str | None,
-    path: Path,
-    allow_empty: bool,
-) -> None:
-    """Refuse to turn a zone with records into an empty one because metadata came back empty.
-
-    A metadata server that restarted or lost its data can answer with empty lists; read as
-    "no services", that would delete every record. An operator who really wants an empty zone
-    says so with --allow-empty.
-    """
-    if allow_empty or records:
-        return
-    existing = len(zone_entries(old))
-    if not existing:
-        return
-    what = "no hosts" if not env.hosts else "no services" if not env.services else "no records"
-    raise EmptyMetadataError(
-        f"metadata gave {what} but {path} has {existing} name(s); refusing to empty it "
-        "(pass --allow-empty if this is intended)"
-    )
