@@ -20,7 +20,6 @@ import logging
 from pathlib import Path
 from typing import ClassVar
 
-from octodns.record import Record
 from octodns.source.base import BaseSource
 
 from . import model
@@ -71,11 +70,9 @@ class RancherSource(BaseSource):
             return False
         settings = Settings(zone=zone.name, ttl=self.ttl, name_template=self.name_template)
         env = model.build(self._read(), self.environment)
-        built = build_zone(desired_records(env, settings), settings.zone)
-        for record in built.records:
-            zone.add_record(
-                Record.new(zone, record.name, record.data, source=self, lenient=lenient),
-                lenient=lenient,
-            )
-        self.log.info("populate: %d record(s) for %s", len(built.records), zone.decoded_name)
+        before = len(zone.records)
+        build_zone(desired_records(env, settings), zone)
+        self.log.info(
+            "populate: %d record(s) for %s", len(zone.records) - before, zone.decoded_name
+        )
         return True

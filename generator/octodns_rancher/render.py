@@ -16,10 +16,11 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from octodns.record import Record
+from octodns.record import Record, ValidationError
 from octodns.yaml import safe_dump
 from octodns.zone import Zone
 
+from .errors import RancherDnsError
 from .records import DesiredRecord
 
 ANNOTATION = "rancher"
@@ -37,24 +38,38 @@ def _ensure_validators() -> None:
         Zone.enable_zone_validators(("legacy",))
 
 
-def build_zone(records: Iterable[DesiredRecord], zone: str) -> Zone:
-    """An octoDNS ``Zone`` holding ``records``; raises octoDNS's ValidationError if invalid."""
+def record_data(r: DesiredRecord) -> dict[str, Any]:
+    """The octoDNS record data of a desired record, with its service annotation."""
+    return {
+        "type": r.type,
+        "ttl": r.ttl,
+        "values": list(r.values),
+        "octodns": {
+            ANNOTATION: {
+                "service": r.service.service,
+                "stack": r.service.stack,
+                "uuid": r.service.uuid,
+            }
+        },
+    }
+
+
+def build_zone(records: Iterable[DesiredRecord], zone: str | Zone) -> Zone:
+    """An octoDNS ``Zone`` holding ``records``; raises RancherDnsError naming a rejected record.
+
+    ``zone`` is a zone name, or an existing ``Zone`` to add the records to.
+    """
     _ensure_validators()
-    z = Zone(f"{zone.rstrip('.')}.", [])
+    z = zone if isinstance(zone, Zone) else Zone(f"{zone.rstrip('.')}.", [])
     for r in records:
-        data: dict[str, Any] = {
-            "type": r.type,
-            "ttl": r.ttl,
-            "values": list(r.values),
-            "octodns": {
-                ANNOTATION: {
-                    "service": r.service.service,
-                    "stack": r.service.stack,
-                    "uuid": r.service.uuid,
-                }
-            },
-        }
-        z.add_record(Record.new(z, r.name, data))
+        try:
+            z.add_record(Record.new(z, r.name, record_data(r)))
+        except ValidationError as e:
+            reasons = "; ".join(str(x) for x in e.reasons)
+            raise RancherDnsError(
+                f"record {r.name}.{z.decoded_name.rstrip('.')} of service "
+                f"{r.service.stack}/{r.service.service} rejected by octoDNS: {reasons}"
+            ) from e
     return z
 
 

@@ -61,6 +61,10 @@ class MetadataServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving and free the port; calling it again does nothing."""
+        if self._thread is None:
+            return
+        self._thread = None
         with self._cond:
             self._cond.notify_all()
         self.httpd.shutdown()

@@ -1,0 +1,131 @@
+"""config: the rendered octoDNS config, exercised by octoDNS's own commands."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from octodns.provider.yaml import YamlProvider
+from octodns.zone import Zone
+
+from octodns_rancher.config import render_octodns_config
+from octodns_rancher.errors import ConfigError
+from tests.conftest import FIXTURES, ROOT, run
+
+DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "validate-only", "AWS_SECRET_ACCESS_KEY": "validate-only"}
+
+
+def test_shipped_config_validates():
+    proc = run(
+        ["octodns-validate", "--config-file", "config/octodns.yaml"], cwd=ROOT, env=DUMMY_AWS
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_shipped_config_is_what_init_renders():
+    text = (ROOT / "config" / "octodns.yaml").read_text()
+    assert text == render_octodns_config(zone="example.com", environment="Production")
+
+
+def test_no_credentials_in_rendered_configs():
+    for provider in ("route53", "powerdns", "yaml"):
+        data = yaml.safe_load(render_octodns_config("example.com", "prod", provider=provider))
+        for name, cfg in data["providers"].items():
+            for key, value in cfg.items():
+                if any(w in key for w in ("key", "secret", "token")):
+                    assert str(value).startswith("env/"), (provider, name, key)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"provider": "bind"}, "unknown provider"),
+        ({"policy": "create-only"}, "unknown policy"),
+        ({"environment": "___"}, "does not make a valid DNS label"),
+    ],
+)
+def test_invalid_init_arguments(kwargs, message):
+    args = {"zone": "example.com", "environment": "prod", **kwargs}
+    with pytest.raises(ConfigError, match=message):
+        render_octodns_config(**args)
+
+
+OUTSIDE = """---
+'':
+  type: TXT
+  value: zone apex, not ours
+test-default:
+  type: A
+  value: 192.0.2.50
+www:
+  type: CNAME
+  value: web.shop.production.example.com.
+x.otherenv:
+  type: A
+  value: 192.0.2.51
+"""
+STALE = """old.shop.production:
+  type: A
+  value: 192.0.2.99
+web.shop.production:
+  type: A
+  value: 192.0.2.98
+"""
+
+
+def target_records(directory: Path) -> dict:
+    return yaml.safe_load((directory / "example.com.yaml").read_text())
+
+
+def sync(workdir: Path, target: Path, *extra: str):
+    return run(
+        ["octodns-sync", "--config-file", str(workdir / "octodns.yaml"), *extra],
+        cwd=workdir,
+        env={"OCTODNS_TARGET_DIR": str(target)},
+    )
+
+
+def test_sync_writes_exactly_our_records_and_keeps_the_rest(tmp_path):
+    """octodns-sync --doit from zones/ into a YamlProvider target that already holds records."""
+    zones, target = tmp_path / "zones", tmp_path / "target"
+    zones.mkdir()
+    target.mkdir()
+    shutil.copy(FIXTURES / "golden" / "example.com.yaml", zones / "example.com.yaml")
+    (target / "example.com.yaml").write_text(OUTSIDE + STALE)
+    (tmp_path / "octodns.yaml").write_text(
+        render_octodns_config("example.com", "Production", provider="yaml", zones_dir="./zones")
+    )
+
+    proc = sync(tmp_path, target)
+    assert proc.returncode == 0, proc.stderr
+    assert (target / "example.com.yaml").read_text() == OUTSIDE + STALE  # plan only
+
+    proc = sync(tmp_path, target, "--doit", "--force")
+    assert proc.returncode == 0, proc.stderr
+    got = target_records(target)
+    outside = yaml.safe_load(OUTSIDE)
+    assert {k: v for k, v in got.items() if k in outside} == outside
+    # Read back as octoDNS reads it (the target's default_ttl, 300, is not written out).
+    zone = Zone("example.com.", [])
+    YamlProvider(
+        "t", str(target), default_ttl=300, enforce_order=False, escaped_semicolons=False
+    ).populate(zone)
+    ours = {
+        r.name: (r._type, list(r.values), r.ttl)
+        for r in zone.records
+        if r.name.endswith(".production") and r._type in ("A", "AAAA")
+    }
+    assert ours == {
+        "api.shop.production": ("A", ["203.0.113.11"], 300),
+        "frontend.shop.production": ("A", ["203.0.113.10", "203.0.113.11"], 300),
+        "grafana.monitoring.production": ("A", ["203.0.113.11"], 300),
+        "prometheus.monitoring.production": ("A", ["198.51.100.20"], 300),
+        "web.shop.production": ("A", ["198.51.100.20", "203.0.113.10"], 300),
+        "worker.shop.production": ("A", ["203.0.113.10"], 300),
+    }
+
+    # A second sync finds nothing to do.
+    proc = sync(tmp_path, target)
+    assert proc.returncode == 0 and "No changes were planned" in proc.stdout + proc.stderr
