@@ -34,8 +34,14 @@ fi
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
   log "installing Python dependencies into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
-  .venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v '^WARNING: Location' >&2 || true
+  pip_log="$(mktemp)"
+  if ! { .venv/bin/python -m pip install -q --upgrade pip \
+         && .venv/bin/python -m pip install -q -e '.[test]'; } >"$pip_log" 2>&1; then
+    grep -v '^WARNING: Location' "$pip_log" >&2 || true
+    log "pip install failed (output above)"
+    exit 1
+  fi
+  rm -f "$pip_log"
   .venv/bin/python -c 'import octodns_rancher, octodns, octodns_route53, moto, dns' \
     || { log "Python dependencies failed to install"; exit 1; }
   rm -f .venv/.installed-*
