@@ -63,6 +63,24 @@ def run_lock(zones_dir: Path, wait: float = 0.0) -> Iterator[Path]:
         os.close(fd)
 
 
+def remove_stale_temp_files(path: Path) -> list[Path]:
+    """Delete what a killed run left beside ``path``: ``.<name>.*.tmp`` from ``write_atomic``.
+
+    ``kill -9`` (or a power cut) between creating the temporary file and renaming it leaves the
+    old zone file intact and a partial temporary file beside it, which ``git add zones/`` would
+    pick up. Only call this while holding the lock: then no other run is writing one.
+    """
+    removed = []
+    for tmp in sorted(path.parent.glob(f".{path.name}.*.tmp")):
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            continue
+        log.warning("removed %s, left by an interrupted run", tmp)
+        removed.append(tmp)
+    return removed
+
+
 def holder(path: Path) -> str:
     """The pid written by the process that holds ``path``, or 'unknown'."""
     try:

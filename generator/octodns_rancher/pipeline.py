@@ -13,7 +13,7 @@ from pathlib import Path
 from . import guards, model
 from .errors import ConfigError
 from .guards import EmptyMetadataError, Thresholds, TooManyRemovalsError
-from .lock import run_lock
+from .lock import remove_stale_temp_files, run_lock
 from .publish import Summary, summarize, write_if_changed
 from .records import DEFAULT_TEMPLATE, DEFAULT_TTL, DesiredRecord, Settings, desired_records
 from .render import render_octodns
@@ -166,6 +166,8 @@ def generate(opts: Options, snapshot: Snapshot | None = None, write: bool = True
         return compute(opts, snapshot)
     with run_lock(opts.zones_dir, opts.lock_wait):
         result = compute(opts, snapshot)
+        for path in result.files:
+            remove_stale_temp_files(path)
         result.written_files = [p for p, t in result.files.items() if write_if_changed(p, t)]
         result.written = bool(result.written_files)
     return result

@@ -121,12 +121,16 @@ def desired_records(env: Environment, settings: Settings) -> list[DesiredRecord]
     """Every record the environment should have, sorted by name and type."""
     allowed = subtree(env.name, settings.zone)
     by_key: dict[tuple[str, str], DesiredRecord] = {}
-    for service in env.services:
+    # A label cannot take the name the operator's template gives another service: services
+    # named by the template come first, then those with a name-template label; within each
+    # group, (stack, service) order decides (env.services is sorted so).
+    ordered = sorted(env.services, key=lambda s: bool(s.labels.get(LABEL_TEMPLATE)))
+    for service in ordered:
         for record in _service_records(service, env, settings, allowed):
             key = (record.name, record.type)
             other = by_key.get(key)
             if other is not None:
-                # Services come sorted by stack and name, so the first one keeps the name.
+                # The first one in that order keeps the name; the rule is in docs/safety.md.
                 log.warning(
                     "service %s: name %s is already taken by service %s/%s; no record",
                     service.ref,
