@@ -129,3 +129,19 @@ def test_sync_writes_exactly_our_records_and_keeps_the_rest(tmp_path):
     # A second sync finds nothing to do.
     proc = sync(tmp_path, target)
     assert proc.returncode == 0 and "No changes were planned" in proc.stdout + proc.stderr
+
+
+def test_shipped_config_plans_against_route53_on_moto():
+    """A noop octodns-sync of the shipped config: it plans our records and changes nothing."""
+    from tests.support.moto_server import MotoServer
+
+    with MotoServer() as moto:
+        zone_id = moto.create_zone("example.com")
+        before = moto.record_sets(zone_id)
+        proc = run(["octodns-sync", "--config-file", "config/octodns.yaml"], cwd=ROOT,
+                   env=moto.env)
+        assert proc.returncode == 0, proc.stderr
+        plan = proc.stdout + proc.stderr
+        assert "web.shop.production.example.com." in plan and "Create" in plan
+        assert moto.record_sets(zone_id) == before
+        assert not any("ChangeResourceRecordSets" in op for op in moto.operations())
