@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_snapshot(sub)
     _add_init(sub)
     _add_iam_policy(sub)
+    _add_writeback(sub)
     return parser
 
 
@@ -179,7 +180,36 @@ def _add_generate(sub: Any) -> None:
         help="allow metadata without services or hosts to empty a zone with records",
     )
     _safety_flags(p)
+    _git_flags(p)
     p.set_defaults(func=cmd_generate)
+
+
+def _git_flags(p: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    g = p.add_argument_group("git (see README: GitOps workflow)")
+    g.add_argument(
+        "--commit",
+        action="store_true",
+        default=_truthy(env("ZONES_COMMIT")),
+        help="commit the zone files (and nothing else) when they changed (env ZONES_COMMIT=1)",
+    )
+    g.add_argument(
+        "--push",
+        action="store_true",
+        default=_truthy(env("ZONES_PUSH")),
+        help="push the commit; on a race, regenerate on the remote tip and retry "
+        "(implies --commit; env ZONES_PUSH=1)",
+    )
+    g.add_argument(
+        "--remote",
+        default=env("ZONES_GIT_REMOTE") or "origin",
+        help="remote to push to (env ZONES_GIT_REMOTE; default origin)",
+    )
+    g.add_argument(
+        "--branch",
+        default=env("ZONES_GIT_BRANCH") or None,
+        help="branch to push to (env ZONES_GIT_BRANCH; default: the current branch)",
+    )
 
 
 def _safety_flags(p: argparse.ArgumentParser) -> None:
@@ -252,6 +282,12 @@ def _add_init(sub: Any) -> None:
         help="sync deletes records of removed services; upsert-only never deletes",
     )
     p.add_argument(
+        "--owner-id",
+        default=os.environ.get("OWNER_ID") or None,
+        help="value of the TXT ownership markers, unique per environment and installation "
+        "sharing a zone (env OWNER_ID; default octodns-rancher:<environment>)",
+    )
+    p.add_argument(
         "-o",
         "--output",
         type=Path,
@@ -300,6 +336,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     )
     for line in s.lines():
         log.info("%s", line)
+    if args.check and (args.commit or args.push):
+        raise ConfigError("--check writes nothing; it cannot be combined with --commit/--push")
     if args.check:
         stale = result.changed_files
         for path in stale:
@@ -314,7 +352,34 @@ def cmd_generate(args: argparse.Namespace) -> int:
             log.info("wrote %s", path)
         else:
             log.info("%s unchanged; not written", path)
+    if args.commit or args.push:
+        _commit(args, opts, result)
     return EXIT_OK
+
+
+def _commit(args: argparse.Namespace, opts: Any, result: Any) -> None:
+    """Commit (and push) the generated files; a push race regenerates on the remote tip."""
+    from .gitrepo import GitRepo, commit_and_push
+    from .pipeline import generate
+
+    paths = list(result.files or {result.path: result.text})
+    repo = GitRepo(result.path.parent)
+    outcome = commit_and_push(
+        repo,
+        paths,
+        zone=opts.zone,
+        summary=result.summary,
+        regenerate=lambda: generate(opts).summary,
+        push=args.push,
+        remote=args.remote,
+        branch=args.branch,
+    )
+    if outcome.sha:
+        log.info("commit %s: %s", outcome.sha[:12], outcome.message.splitlines()[0])
+    else:
+        log.info("zone files unchanged; no commit")
+    if outcome.pushed:
+        log.info("pushed to %s after %d attempt(s)", args.remote, outcome.attempts)
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
@@ -347,6 +412,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         provider=args.provider,
         zones_dir=args.zones_dir,
         policy=args.policy,
+        owner_id=args.owner_id,
     )
     if str(args.output) == "-":
         sys.stdout.write(text)
@@ -405,6 +471,105 @@ def _force(args: argparse.Namespace) -> bool:
     if raw in ("1", "true", "yes"):
         return True
     raise ConfigError(f"invalid {FORCE_ENV} {raw!r}: expected 1/true/yes or 0/false/no")
+
+
+def _add_writeback(sub: Any) -> None:
+    env = os.environ.get
+    p = sub.add_parser(
+        "writeback",
+        help="set each service's fqdn in Rancher after the records were applied",
+        description="POST an externalDnsEvent (dns.update) per service to the Rancher API, as "
+        "Rancher's external DNS service did, so Rancher shows each service's fqdn. Services "
+        "come from the annotations in the zone file. Failures are retried and reported; the "
+        "exit code stays 0 unless --strict. Keys only from CATTLE_ACCESS_KEY and "
+        "CATTLE_SECRET_KEY.",
+    )
+    _log_flags(p)
+    p.add_argument(
+        "--cattle-url",
+        default=env("CATTLE_URL") or None,
+        help="Rancher API URL, e.g. http://rancher:8080/v1 (env CATTLE_URL); "
+        "without it write-back is skipped",
+    )
+    p.add_argument(
+        "--zone", default=env("ROOT_DOMAIN") or None, help="the DNS zone (env ROOT_DOMAIN)"
+    )
+    p.add_argument(
+        "--zones-dir",
+        type=Path,
+        default=Path(env("ZONES_DIR") or "zones"),
+        help="directory of zone files (env ZONES_DIR; default zones)",
+    )
+    p.add_argument(
+        "--since",
+        default=env("WRITEBACK_SINCE") or None,
+        help="git revision: only services whose records were added or changed since then "
+        "(env WRITEBACK_SINCE; default: every service in the zone)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=env("WRITEBACK_RETRIES") or 3,
+        help="retries per event on 5xx or connection errors (env WRITEBACK_RETRIES; default 3)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=env("WRITEBACK_TIMEOUT") or 10.0,
+        help="seconds per request (env WRITEBACK_TIMEOUT; default 10)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        default=_truthy(env("WRITEBACK_STRICT")),
+        help="exit 1 if any event failed (env WRITEBACK_STRICT=1; default: report only)",
+    )
+    p.set_defaults(func=cmd_writeback)
+
+
+def cmd_writeback(args: argparse.Namespace) -> int:
+    from .pipeline import zone_path
+    from .writeback import (
+        RancherApi,
+        changed_names,
+        read_zone,
+        services_in_zone,
+        write_back,
+        zone_at_revision,
+    )
+
+    if not args.zone:
+        raise ConfigError("no zone given: pass --zone or set ROOT_DOMAIN")
+    if not args.cattle_url:
+        log.warning("no CATTLE_URL: skipping the write-back of fqdns to Rancher")
+        return EXIT_OK
+    path = zone_path(args.zones_dir, args.zone)
+    text = read_zone(path)
+    names = None
+    if args.since:
+        names = changed_names(zone_at_revision(path, args.since), text)
+    targets = services_in_zone(text, args.zone, names)
+    if not targets:
+        log.info("%s: no service changed; nothing to write back", path)
+        return EXIT_OK
+    api = RancherApi(
+        args.cattle_url,
+        os.environ.get("CATTLE_ACCESS_KEY"),
+        os.environ.get("CATTLE_SECRET_KEY"),
+        timeout=args.timeout,
+        retries=args.retries,
+    )
+    try:
+        report = write_back(api, targets)
+    finally:
+        api.close()
+    for line in report.lines():
+        (log.info if report.ok else log.warning)("%s", line)
+    return EXIT_CHANGES if (args.strict and not report.ok) else EXIT_OK
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _env(key: str) -> Any:
