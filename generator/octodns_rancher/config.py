@@ -8,6 +8,8 @@ planned, so they can never be changed or deleted.
 
 from __future__ import annotations
 
+import re
+
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from .errors import ConfigError
@@ -15,11 +17,30 @@ from .records import Settings, environment_label
 
 PROVIDERS = ("route53", "powerdns", "yaml")
 POLICIES = ("sync", "upsert-only")
+# What an owner id may hold: it goes into a TXT value and a quoted YAML scalar, and has no "/"
+# (octoDNS would read "env/NAME" as a secret reference).
+_OWNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:=@+-]{0,199}")
 
 
 def allowlist_pattern(environment: str) -> str:
     """octoDNS's regex form (``/.../``) matching names strictly below ``<environment>``."""
     return rf"/\.{environment_label(environment)}$/"
+
+
+def default_owner_id(environment: str) -> str:
+    """The owner id when none is given: one per environment, so two environments that share a
+    hosted zone never claim each other's records. Two Rancher installations with an environment
+    of the same name in one zone must each pass their own ``--owner-id``."""
+    return f"octodns-rancher:{environment_label(environment)}"
+
+
+def check_owner_id(owner_id: str) -> str:
+    if not _OWNER_ID.fullmatch(owner_id):
+        raise ConfigError(
+            f"invalid owner id {owner_id!r}: use 1-200 letters, digits and . _ : = @ + -, "
+            "starting with a letter or digit"
+        )
+    return owner_id
 
 
 def render_octodns_config(
@@ -28,6 +49,7 @@ def render_octodns_config(
     provider: str = "route53",
     zones_dir: str = "./zones",
     policy: str = "sync",
+    owner_id: str | None = None,
 ) -> str:
     if provider not in PROVIDERS:
         raise ConfigError(f"unknown provider {provider!r}; use one of {', '.join(PROVIDERS)}")
@@ -47,4 +69,5 @@ def render_octodns_config(
         provider=provider,
         zones_dir=zones_dir,
         policy=policy,
+        owner_id=check_owner_id(owner_id or default_owner_id(environment)),
     )

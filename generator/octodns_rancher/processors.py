@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from octodns.processor.base import BaseProcessor
+from octodns.processor.ownership import OwnershipException, OwnershipProcessor
 from octodns.provider.plan import Plan
-from octodns.record import Delete
+from octodns.record import Create, Delete, Update
 
 
 class UpsertOnlyPolicy(BaseProcessor):
@@ -31,3 +32,84 @@ class UpsertOnlyPolicy(BaseProcessor):
         if not kept:
             return None
         return Plan(plan.existing, plan.desired, kept, plan.exists, meta=plan.meta)
+
+
+def _flag(value: object) -> bool:
+    """A boolean from YAML or from octoDNS's ``env/NAME`` (which gives ints or strings)."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("", "0", "false", "no", "off"):
+            return False
+        if text in ("1", "true", "yes", "on"):
+            return True
+        raise ValueError(f"expected true/false or 1/0, got {value!r}")
+    return bool(value)
+
+
+class RancherOwnership(OwnershipProcessor):
+    """octoDNS's ``OwnershipProcessor``, strict about records we did not create.
+
+    Every record we publish gets a TXT marker ``_owner.<type>.<name>`` whose value is this
+    environment's owner id (external-dns's ``--txt-owner-id`` registry). The upstream processor
+    already leaves unmarked records out of deletions and refuses to overwrite a record marked by
+    another owner. It does, however, silently adopt an *unmarked* record that happens to carry a
+    name we want, by overwriting it or by adding our marker beside it; after that, removing the
+    service would delete a record someone else made. Here that is a takeover too, refused
+    with one error listing the records unless ``allow_takeover`` is set (for one run, e.g. when
+    migrating from Rancher's external-dns: ``allow_takeover: env/OCTODNS_ALLOW_TAKEOVER/0``).
+    """
+
+    def __init__(self, name: str, allow_takeover: object = False, **kwargs) -> None:
+        try:
+            allow = _flag(allow_takeover)
+        except ValueError as e:
+            raise OwnershipException(f"{name}: invalid allow_takeover: {e}") from e
+        super().__init__(name, allow_takeover=allow, **kwargs)
+        self.log = logging.getLogger(f"{self.__class__.__name__}[{name}]")
+
+    def process_plan(self, plan, sources, target, lenient=False):
+        if not plan:
+            return plan
+        # Upstream first: it refuses records marked by another owner, naming that owner.
+        kept = super().process_plan(plan, sources, target, lenient=lenient)
+        marked = set()
+        present = {}
+        for record in plan.existing.records:
+            if self._is_ownership(record):
+                marked.add(self._decode_ownership_name(record))
+            elif not self._is_ownership_name(record):
+                present[(record.name, record._type)] = record
+        claims: dict[tuple[str, str], object] = {}
+        for change in plan.changes:
+            record = change.record
+            key = (record.name, record._type)
+            if self._is_ownership(record):
+                if isinstance(change, Create):
+                    key = self._decode_ownership_name(record)
+                    if key in present and key not in marked:
+                        claims[key] = present[key]
+            elif (
+                isinstance(change, Update)
+                and key not in marked
+                and not self._is_ownership_name(record)
+            ):
+                claims[key] = change.existing
+        if claims and not self.allow_takeover:
+            names = ", ".join(f"{r.fqdn} {r._type}" for r in list(claims.values())[:5])
+            more = f" and {len(claims) - 5} more" if len(claims) > 5 else ""
+            raise OwnershipException(
+                f"{self.id}: refusing to take over {len(claims)} record(s) that exist without "
+                f"the owner marker {self.txt_value!r}: {names}{more}; they were not created "
+                "by this environment. Remove them, or set allow_takeover (env "
+                "OCTODNS_ALLOW_TAKEOVER=1) for one sync to adopt them"
+            )
+        applied = {id(c) for c in kept.changes} if kept else set()
+        for change in plan.changes:
+            if isinstance(change, Delete) and id(change) not in applied:
+                self.log.info(
+                    "keeping %s %s: it has no owner marker %r, so it is not ours to delete",
+                    change.record.fqdn,
+                    change.record._type,
+                    self.txt_value,
+                )
+        return kept
