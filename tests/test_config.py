@@ -66,7 +66,14 @@ x.otherenv:
   type: A
   value: 192.0.2.51
 """
-STALE = """old.shop.production:
+# Records an earlier sync of this environment left, with their ownership markers.
+STALE = """_owner.a.old.shop.production:
+  type: TXT
+  value: octodns-rancher:production
+_owner.a.web.shop.production:
+  type: TXT
+  value: octodns-rancher:production
+old.shop.production:
   type: A
   value: 192.0.2.99
 web.shop.production:
