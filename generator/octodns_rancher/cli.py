@@ -324,6 +324,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         ),
         lock_wait=values["lock_wait"],
     )
+    repo = _git_repo(args, opts)
     result = generate(opts, write=not args.check)
     s = result.summary
     files = result.files or {result.path: result.text}
@@ -336,8 +337,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
     )
     for line in s.lines():
         log.info("%s", line)
-    if args.check and (args.commit or args.push):
-        raise ConfigError("--check writes nothing; it cannot be combined with --commit/--push")
     if args.check:
         stale = result.changed_files
         for path in stale:
@@ -352,18 +351,31 @@ def cmd_generate(args: argparse.Namespace) -> int:
             log.info("wrote %s", path)
         else:
             log.info("%s unchanged; not written", path)
-    if args.commit or args.push:
-        _commit(args, opts, result)
+    if repo is not None:
+        _commit(args, opts, result, repo)
     return EXIT_OK
 
 
-def _commit(args: argparse.Namespace, opts: Any, result: Any) -> None:
+def _git_repo(args: argparse.Namespace, opts: Any) -> Any:
+    """The repository holding the zones directory, checked before anything is written."""
+    if not (args.commit or args.push):
+        return None
+    if args.check:
+        raise ConfigError("--check writes nothing; it cannot be combined with --commit/--push")
+    from .gitrepo import GitRepo
+    from .pipeline import zone_path
+
+    repo = GitRepo.discover(opts.zones_dir)
+    repo.relative(zone_path(opts.zones_dir, opts.zone))
+    return repo
+
+
+def _commit(args: argparse.Namespace, opts: Any, result: Any, repo: Any) -> None:
     """Commit (and push) the generated files; a push race regenerates on the remote tip."""
-    from .gitrepo import GitRepo, commit_and_push
+    from .gitrepo import commit_and_push
     from .pipeline import generate
 
     paths = list(result.files or {result.path: result.text})
-    repo = GitRepo(result.path.parent)
     outcome = commit_and_push(
         repo,
         paths,
