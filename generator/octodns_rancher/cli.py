@@ -531,6 +531,13 @@ def _add_writeback(sub: Any) -> None:
         help="seconds per request (env WRITEBACK_TIMEOUT; default 10)",
     )
     p.add_argument(
+        "--backoff",
+        type=float,
+        default=env("WRITEBACK_BACKOFF") or 0.5,
+        help="seconds before the first retry, doubled each time (env WRITEBACK_BACKOFF; "
+        "default 0.5)",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
         default=_truthy(env("WRITEBACK_STRICT")),
@@ -570,6 +577,7 @@ def cmd_writeback(args: argparse.Namespace) -> int:
         os.environ.get("CATTLE_SECRET_KEY"),
         timeout=args.timeout,
         retries=args.retries,
+        backoff=args.backoff,
     )
     try:
         report = write_back(api, targets)

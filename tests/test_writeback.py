@@ -1,0 +1,170 @@
+"""writeback: fqdns sent to a real local HTTP server that records what Rancher would receive."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from octodns_rancher.writeback import RancherApi, ServiceFqdn, services_in_zone, write_back
+from tests.conftest import FIXTURES, run
+from tests.support.cattle_server import CattleServer
+
+GOLDEN = FIXTURES / "golden" / "example.com.yaml"
+NAMES = [
+    "api.shop.production",
+    "frontend.shop.production",
+    "grafana.monitoring.production",
+    "prometheus.monitoring.production",
+    "web.shop.production",
+    "worker.shop.production",
+]
+KEYS = {"CATTLE_ACCESS_KEY": "access-1", "CATTLE_SECRET_KEY": "s3cret-value"}
+
+
+@pytest.fixture
+def cattle() -> Iterator[CattleServer]:
+    with CattleServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def zones(tmp_path: Path) -> Path:
+    d = tmp_path / "zones"
+    d.mkdir()
+    (d / "example.com.yaml").write_text(GOLDEN.read_text())
+    return d
+
+
+def writeback(cattle_url: str | None, zones: Path, *extra: str, env=None):
+    full = {**KEYS, "WRITEBACK_BACKOFF": "0.01", **(env or {})}
+    args = ["octodns-rancher", "writeback", "--zone", "example.com", "--zones-dir", str(zones)]
+    if cattle_url:
+        args += ["--cattle-url", cattle_url]
+    return run([*args, *extra], env=full)
+
+
+def test_every_annotated_service_gets_the_event_rancher_expects(cattle, zones):
+    proc = writeback(cattle.url, zones)
+    assert proc.returncode == 0, proc.stderr
+    assert [r.path for r in cattle.requests] == ["/v1/externaldnsevents"] * 6
+    expected_auth = "Basic " + base64.b64encode(b"access-1:s3cret-value").decode()
+    assert {r.authorization for r in cattle.requests} == {expected_auth}
+    bodies = sorted(cattle.delivered(), key=lambda b: b["fqdn"])
+    assert [b["fqdn"] for b in bodies] == [f"{n}.example.com." for n in NAMES]
+    web = next(b for b in bodies if b["fqdn"] == "web.shop.production.example.com.")
+    assert web == {
+        "eventType": "dns.update",
+        "externalId": "web.shop.production.example.com.",
+        "serviceName": "web",
+        "stackName": "shop",
+        "fqdn": "web.shop.production.example.com.",
+    }
+    assert "write-back: 6 sent, 0 failed" in proc.stderr
+    assert "s3cret-value" not in proc.stderr
+
+
+def test_the_service_comes_from_the_annotation_not_the_name(tmp_path):
+    # A name template that puts the stack first: parsing the name would swap the two.
+    text = (
+        "---\n"
+        "shop-web.production:\n"
+        "  octodns:\n    rancher: {service: web, stack: shop, uuid: u-1}\n"
+        "  type: A\n  value: 192.0.2.1\n"
+        "www:\n  type: A\n  value: 192.0.2.9\n"
+    )
+    targets = services_in_zone(text, "example.com.")
+    assert targets == [ServiceFqdn("shop-web.production.example.com.", "web", "shop", "u-1")]
+
+
+def test_5xx_answers_are_retried_until_delivered(cattle, zones):
+    cattle.fail_count = 2
+    cattle.fail_status = 503
+    proc = writeback(cattle.url, zones)
+    assert proc.returncode == 0, proc.stderr
+    statuses = [r.status for r in cattle.requests]
+    assert statuses[:2] == [503, 503] and statuses[2:] == [201] * 6
+    # The first service's event was sent three times, identically.
+    assert cattle.requests[0].body == cattle.requests[1].body == cattle.requests[2].body
+    assert len(cattle.delivered()) == 6
+    assert "write-back: 6 sent, 0 failed" in proc.stderr
+
+
+def test_a_failure_is_reported_but_not_fatal(cattle, zones):
+    bad = "grafana.monitoring.production.example.com."
+    cattle.fail_fqdns[bad] = 500
+    proc = writeback(cattle.url, zones, "--retries", "2")
+    assert proc.returncode == 0, proc.stderr
+    tries = [r for r in cattle.requests if r.body["fqdn"] == bad]
+    assert len(tries) == 3  # one attempt and two retries, then it gives up
+    assert len(cattle.delivered()) == 5
+    assert "write-back: 5 sent, 1 failed" in proc.stderr
+    assert f"failed {bad} (monitoring/grafana): HTTP 500 from {cattle.url}/externaldnsevents" in (
+        proc.stderr
+    )
+    strict = writeback(cattle.url, zones, "--retries", "0", "--strict")
+    assert strict.returncode == 1
+
+
+def test_client_errors_are_not_retried(cattle, zones):
+    cattle.fail_count = 100
+    cattle.fail_status = 401
+    proc = writeback(cattle.url, zones)
+    assert proc.returncode == 0
+    assert len(cattle.requests) == 6  # one request per service, none repeated
+    assert "write-back: 0 sent, 6 failed" in proc.stderr
+    assert "HTTP 401" in proc.stderr
+
+
+def test_an_unreachable_rancher_is_reported_not_fatal(zones):
+    with CattleServer() as srv:
+        url = srv.url
+    api = RancherApi(url, "a", "b", timeout=2, retries=1, backoff=0.01)
+    targets = services_in_zone(GOLDEN.read_text(), "example.com")
+    report = write_back(api, targets[:2])
+    assert report.sent == [] and len(report.failed) == 2
+    assert report.failed[0][1] == f"ConnectionError from {url}/externaldnsevents"
+    assert repr(api) == f"RancherApi[{url}]"
+
+
+def test_without_cattle_url_write_back_is_skipped(zones):
+    proc = writeback(None, zones)
+    assert proc.returncode == 0
+    assert "no CATTLE_URL: skipping" in proc.stderr
+
+
+def test_environment_variables(cattle, zones):
+    env = {"CATTLE_URL": cattle.url, "ROOT_DOMAIN": "example.com", "ZONES_DIR": str(zones)}
+    proc = run(["octodns-rancher", "writeback"], env={**KEYS, **env})
+    assert proc.returncode == 0, proc.stderr
+    assert len(cattle.delivered()) == 6
+
+
+def test_since_sends_only_added_and_changed_services(cattle, tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "zones").mkdir(parents=True)
+    zone = repo / "zones" / "example.com.yaml"
+    text = GOLDEN.read_text()
+    zone.write_text(text)
+    git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "zones"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "v1"], cwd=repo, check=True)
+    # web moves to another address; api disappears; a new service appears.
+    changed = text.replace("api.shop.production:", "cart.shop.production:").replace(
+        "service: api", "service: cart"
+    )
+    web_at = changed.index("web.shop.production:")
+    changed = changed[:web_at] + changed[web_at:].replace("203.0.113.", "198.51.100.", 1)
+    zone.write_text(changed)
+    proc = writeback(cattle.url, repo / "zones", "--since", "HEAD")
+    assert proc.returncode == 0, proc.stderr
+    sent = sorted(b["fqdn"] for b in cattle.delivered())
+    assert sent == ["cart.shop.production.example.com.", "web.shop.production.example.com."]
+    # An unknown revision (a new branch's all-zero "before") sends every service.
+    proc = writeback(cattle.url, repo / "zones", "--since", "0" * 40)
+    assert proc.returncode == 0 and "unknown revision" in proc.stderr
+    assert len(cattle.delivered()) == 2 + 6
