@@ -40,6 +40,13 @@ ENV = {
     "max_deletes": "MAX_DELETES",
     "lock_wait": "LOCK_WAIT",
 }
+# The watch loop's timing: (flag, environment variable, default, type, help).
+WATCH_NUMBERS = (
+    ("--quiet-period", "QUIET_PERIOD", 2.0, float, "seconds of no change before regenerating"),
+    ("--resync-interval", "RESYNC_INTERVAL", 600.0, float, "seconds between full resyncs"),
+    ("--max-wait", "METADATA_MAX_WAIT", 60, int, "maxWait of the /version long-poll, 1-120 s"),
+    ("--backoff-max", "BACKOFF_MAX", 60.0, float, "longest pause between retries, seconds"),
+)
 # Safety overrides: flag or environment only, never the config file (a run-by-run decision).
 FORCE_ENV = "FORCE_REMOVALS"
 DEFAULTS: dict[str, Any] = {
@@ -61,7 +68,7 @@ DEFAULTS: dict[str, Any] = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _setup_logging(args.verbose - args.quiet)
+    _setup_logging(args.verbose - args.quiet, args.log_format or os.environ.get("LOG_FORMAT"))
     try:
         return int(args.func(args))
     except RancherDnsError as e:
@@ -83,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _log_flags(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_generate(sub)
+    _add_watch(sub)
     _add_snapshot(sub)
     _add_init(sub)
     _add_iam_policy(sub)
@@ -94,6 +102,12 @@ def _log_flags(p: argparse.ArgumentParser) -> None:
     default = argparse.SUPPRESS if p.prog != "octodns-rancher" else 0
     p.add_argument("-v", "--verbose", action="count", default=default, help="more logging")
     p.add_argument("-q", "--quiet", action="count", default=default, help="less logging")
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=argparse.SUPPRESS if p.prog != "octodns-rancher" else None,
+        help="text lines, or one JSON object per line (env LOG_FORMAT; default text)",
+    )
 
 
 def _metadata_flags(p: argparse.ArgumentParser) -> None:
@@ -133,6 +147,127 @@ def _add_generate(sub: Any) -> None:
         default=None,
         help="read a snapshot file instead of the server (env METADATA_FILE)",
     )
+    _records_flags(p)
+    _output_flags(p, check=True)
+    _safety_flags(p)
+    _git_flags(p)
+    p.set_defaults(func=cmd_generate)
+
+
+def _add_watch(sub: Any) -> None:
+    from .metrics import DEFAULT_LISTEN
+
+    env = os.environ.get
+    p = sub.add_parser(
+        "watch",
+        help="keep the zone file in step with rancher-metadata (long-poll), commit or apply",
+        description="Long-poll rancher-metadata's /version; after a quiet period regenerate the "
+        "zone file, and when it changed commit it (and push it with --push) for review, or with "
+        "--apply run octoDNS's sync itself. A full resync runs every --resync-interval even "
+        "without events. Serves /healthz and /metrics. SIGTERM/SIGINT stop it between steps. "
+        "See docs/deploy.md.",
+    )
+    _log_flags(p)
+    p.add_argument(
+        "--config",
+        type=Path,
+        help="YAML file with any of the generate options "
+        "(keys as the long flags, with _); flags and environment win over it",
+    )
+    _metadata_flags(p)
+    _records_flags(p)
+    _output_flags(p, check=False)
+    _safety_flags(p)
+    _git_flags(p)
+    g = p.add_argument_group("watch")
+    g.add_argument(
+        "--mode",
+        choices=("gitops", "apply"),
+        default=env("WATCH_MODE") or "gitops",
+        help="gitops: commit the zone file (and push with --push) for review; apply: run "
+        "octoDNS's sync in-process, no review (env WATCH_MODE; default gitops)",
+    )
+    g.add_argument(
+        "--apply",
+        dest="mode",
+        action="store_const",
+        const="apply",
+        help="the same as --mode apply",
+    )
+    g.add_argument(
+        "--octodns-config",
+        type=Path,
+        default=Path(env("OCTODNS_CONFIG") or "config/octodns.yaml"),
+        help="octoDNS config for --apply (env OCTODNS_CONFIG; default config/octodns.yaml)",
+    )
+    g.add_argument(
+        "--repository",
+        default=env("GIT_REPOSITORY") or None,
+        help="git URL to clone into the current directory when it is not a checkout yet "
+        "(env GIT_REPOSITORY)",
+    )
+    for flag, var, default, kind, what in WATCH_NUMBERS:
+        g.add_argument(
+            flag,
+            type=kind,
+            default=None,
+            help=f"{what} (env {var}; default {default:g})",
+        )
+    g.add_argument(
+        "--listen",
+        default=env("LISTEN_ADDRESS") or DEFAULT_LISTEN,
+        help="address of /healthz and /metrics, HOST:PORT, or off "
+        f"(env LISTEN_ADDRESS; default {DEFAULT_LISTEN})",
+    )
+    p.set_defaults(func=cmd_watch)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from .metrics import Metrics, MetricsServer
+    from .watch import ApplyPublisher, GitPublisher, Watcher, WatchSettings, ensure_checkout
+
+    if args.mode not in ("gitops", "apply"):
+        raise ConfigError(f"invalid WATCH_MODE {args.mode!r}: expected gitops or apply")
+    if args.repository:
+        ensure_checkout(args.repository, Path.cwd(), args.branch)
+    opts = _options(args)
+    timing = {
+        flag[2:].replace("-", "_"): _number(args, flag, var, default, kind)
+        for flag, var, default, kind, _ in WATCH_NUMBERS
+    }
+    settings = WatchSettings(**timing, backoff_min=min(1.0, timing["backoff_max"]))
+    if args.mode == "apply":
+        publisher: Any = ApplyPublisher(args.octodns_config, opts.zone)
+    else:
+        publisher = GitPublisher(
+            opts.zones_dir, push=args.push, remote=args.remote, branch=args.branch
+        )
+    metrics = Metrics()
+    server = None
+    if args.listen.strip().lower() not in ("off", "none", ""):
+        server = MetricsServer(metrics, args.listen).start()
+    try:
+        return Watcher(opts, settings, publisher, metrics).run()
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _number(args: argparse.Namespace, flag: str, var: str, default: float, kind: type) -> Any:
+    """A watch timing: the flag, else its environment variable, else the default."""
+    value = getattr(args, flag[2:].replace("-", "_"))
+    if value is not None:
+        return value
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"invalid {var} {raw!r}: expected a number of seconds") from None
+
+
+def _records_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("records")
     g.add_argument(
         "--zone", default=None, help="the DNS zone, e.g. example.com (env ROOT_DOMAIN; required)"
@@ -154,6 +289,9 @@ def _add_generate(sub: Any) -> None:
         help="record name template (env NAME_TEMPLATE; default %%{{service_name}}."
         "%%{{stack_name}}.%%{{environment_name}})",
     )
+
+
+def _output_flags(p: argparse.ArgumentParser, check: bool) -> None:
     g = p.add_argument_group("output")
     g.add_argument(
         "--zones-dir",
@@ -169,19 +307,17 @@ def _add_generate(sub: Any) -> None:
         "aws_route53_record resources in <zone>.tf.json, or both (env OUTPUT_FORMAT; "
         "default octodns)",
     )
-    g.add_argument(
-        "--check",
-        action="store_true",
-        help="write nothing; exit 1 if the zone file would change (for CI)",
-    )
+    if check:
+        g.add_argument(
+            "--check",
+            action="store_true",
+            help="write nothing; exit 1 if the zone file would change (for CI)",
+        )
     g.add_argument(
         "--allow-empty",
         action="store_true",
         help="allow metadata without services or hosts to empty a zone with records",
     )
-    _safety_flags(p)
-    _git_flags(p)
-    p.set_defaults(func=cmd_generate)
 
 
 def _git_flags(p: argparse.ArgumentParser) -> None:
@@ -299,31 +435,9 @@ def _add_init(sub: Any) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .guards import Thresholds
-    from .pipeline import Options, formats, generate
+    from .pipeline import generate
 
-    values = _resolve(args, _load_config(args.config))
-    if not values["zone"]:
-        raise ConfigError("no zone given: pass --zone or set ROOT_DOMAIN")
-    opts = Options(
-        zone=values["zone"],
-        environment=values["environment"] or None,
-        ttl=values["ttl"],
-        name_template=values["name_template"],
-        zones_dir=Path(values["zones_dir"]),
-        formats=formats(values["format"]),
-        metadata_url=values["metadata_url"],
-        metadata_file=Path(values["metadata_file"]) if values["metadata_file"] else None,
-        api_version=values["api_version"],
-        timeout=args.timeout,
-        allow_empty=args.allow_empty,
-        force=_force(args),
-        thresholds=Thresholds(
-            delete_pcent_threshold=values["delete_pcent_threshold"],
-            max_deletes=values["max_deletes"],
-        ),
-        lock_wait=values["lock_wait"],
-    )
+    opts = _options(args)
     repo = _git_repo(args, opts)
     result = generate(opts, write=not args.check)
     s = result.summary
@@ -354,6 +468,35 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if repo is not None:
         _commit(args, opts, result, repo)
     return EXIT_OK
+
+
+def _options(args: argparse.Namespace) -> Any:
+    """The pipeline's Options from flags, environment and config file (generate and watch)."""
+    from .guards import Thresholds
+    from .pipeline import Options, formats
+
+    values = _resolve(args, _load_config(args.config))
+    if not values["zone"]:
+        raise ConfigError("no zone given: pass --zone or set ROOT_DOMAIN")
+    return Options(
+        zone=values["zone"],
+        environment=values["environment"] or None,
+        ttl=values["ttl"],
+        name_template=values["name_template"],
+        zones_dir=Path(values["zones_dir"]),
+        formats=formats(values["format"]),
+        metadata_url=values["metadata_url"],
+        metadata_file=Path(values["metadata_file"]) if values["metadata_file"] else None,
+        api_version=values["api_version"],
+        timeout=args.timeout,
+        allow_empty=args.allow_empty,
+        force=_force(args),
+        thresholds=Thresholds(
+            delete_pcent_threshold=values["delete_pcent_threshold"],
+            max_deletes=values["max_deletes"],
+        ),
+        lock_wait=values["lock_wait"],
+    )
 
 
 def _git_repo(args: argparse.Namespace, opts: Any) -> Any:
@@ -643,13 +786,14 @@ def _resolve(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def _setup_logging(level: int) -> None:
+def _setup_logging(level: int, fmt: str | None = None) -> None:
+    from . import logs
+
     levels = {-2: logging.ERROR, -1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}
-    logging.basicConfig(
-        level=levels[max(-2, min(1, level))],
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    wanted = (fmt or "text").strip().lower()
+    logs.setup(levels[max(-2, min(1, level))], wanted if wanted in logs.FORMATS else "text")
+    if wanted not in logs.FORMATS:
+        log.warning("unknown log format %r; using text (%s)", fmt, ", ".join(logs.FORMATS))
     if level < 1:
         # octoDNS is chatty at INFO; its warnings still show.
         logging.getLogger("octodns").setLevel(logging.WARNING)

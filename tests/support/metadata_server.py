@@ -11,7 +11,9 @@ patching the client.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import uuid
 from collections.abc import Mapping
@@ -48,9 +50,12 @@ class MetadataServer:
         self.fail_count = 0  # fail this many requests, then recover (0: every request)
         self.garbage: bytes | None = None
         self.lost = False
+        self.stopped = False
+        self.connections: set[socket.socket] = set()
         handler = type("Handler", (_Handler,), {"server_state": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
+        self.httpd.handle_error = self._handle_error  # type: ignore[method-assign]
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread: threading.Thread | None = None
@@ -66,9 +71,18 @@ class MetadataServer:
             return
         self._thread = None
         with self._cond:
+            self.stopped = True
             self._cond.notify_all()
         self.httpd.shutdown()
         self.httpd.server_close()
+        # Like a process that exits: open keep-alive connections (and long-polls) are cut too.
+        for conn in list(self.connections):
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def _handle_error(self, request: Any, client_address: Any) -> None:
+        if not self.stopped:  # a cut connection after stop() is expected, not an error
+            ThreadingHTTPServer.handle_error(self.httpd, request, client_address)
 
     def __enter__(self) -> MetadataServer:
         return self.start()
@@ -98,7 +112,7 @@ class MetadataServer:
     def wait_version(self, value: str, max_wait: float) -> str:
         with self._cond:
             if value == self.version:
-                self._cond.wait_for(lambda: value != self.version, timeout=max_wait)
+                self._cond.wait_for(lambda: value != self.version or self.stopped, timeout=max_wait)
             return self.version
 
 
@@ -108,6 +122,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.server_state.connections.add(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server_state.connections.discard(self.connection)
 
     def do_HEAD(self) -> None:
         self.do_GET(head=True)

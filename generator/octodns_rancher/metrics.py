@@ -1,0 +1,210 @@
+"""What the watch loop tells the outside: Prometheus metrics and a health answer over HTTP.
+
+The metrics live in their own ``CollectorRegistry`` (not prometheus-client's global one), so
+two watchers in one process, or a test next to a watcher, never share counters. The HTTP
+endpoint is the standard library's threading server on a daemon thread: ``/metrics`` in the
+Prometheus text format, ``/healthz`` answering 200 only while rancher-metadata is reachable and
+the last cycle succeeded, so Rancher's health check (or a Kubernetes probe) sees the same
+truth as an operator.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter as Tally
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+# Same port as Kubernetes external-dns's --metrics-address, so dashboards and firewall rules
+# written for it fit.
+DEFAULT_LISTEN = "0.0.0.0:7979"
+ERROR_KINDS = ("metadata", "empty", "guard", "generate", "publish", "apply", "internal")
+RECORD_TYPES = ("A", "AAAA", "CNAME")
+CYCLE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+
+
+class Health:
+    """Whether rancher-metadata answered and whether the last cycle ended well, with reasons."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.metadata_ok: bool | None = None
+        self.metadata_reason = "starting: rancher-metadata not asked yet"
+        self.cycle_ok: bool | None = None
+        self.cycle_reason = "starting: no cycle has run yet"
+
+    def metadata(self, ok: bool, reason: str = "") -> None:
+        with self._lock:
+            self.metadata_ok = ok
+            self.metadata_reason = reason
+
+    def cycle(self, ok: bool, reason: str = "") -> None:
+        with self._lock:
+            self.cycle_ok = ok
+            self.cycle_reason = reason
+
+    def status(self) -> tuple[bool, str]:
+        """(healthy, reason): healthy only once metadata answered and the last cycle succeeded."""
+        with self._lock:
+            if not self.metadata_ok:
+                return False, self.metadata_reason or "rancher-metadata unreachable"
+            if not self.cycle_ok:
+                return False, self.cycle_reason or "last cycle failed"
+            return True, "ok"
+
+
+class Metrics:
+    """The watch loop's instruments, registered in a registry of their own."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.records = Gauge(
+            "octodns_rancher_records",
+            "Records in the generated zone file, by type",
+            ["type"],
+            registry=r,
+        )
+        self.last_success = Gauge(
+            "octodns_rancher_last_success_timestamp_seconds",
+            "Unix time of the last cycle that generated (and published) the zone file",
+            registry=r,
+        )
+        self.cycle_duration = Histogram(
+            "octodns_rancher_cycle_duration_seconds",
+            "Time from reading rancher-metadata to the end of publishing, by trigger",
+            ["trigger"],
+            buckets=CYCLE_BUCKETS,
+            registry=r,
+        )
+        self.errors = Counter(
+            "octodns_rancher_errors",
+            "Failed cycles, by kind (metadata, empty, guard, generate, publish, apply, internal)",
+            ["kind"],
+            registry=r,
+        )
+        self.commits = Counter(
+            "octodns_rancher_commits", "Commits of zone files made by the watch loop", registry=r
+        )
+        self.applies = Counter(
+            "octodns_rancher_applies",
+            "octoDNS syncs run by the watch loop (--apply), whether or not they changed DNS",
+            registry=r,
+        )
+        self.writes = Counter(
+            "octodns_rancher_zone_writes", "Times the zone file was rewritten", registry=r
+        )
+        self.metadata_up = Gauge(
+            "octodns_rancher_metadata_up",
+            "1 when the last request to rancher-metadata succeeded, else 0",
+            registry=r,
+        )
+        for kind in ERROR_KINDS:
+            self.errors.labels(kind=kind)
+        for rtype in RECORD_TYPES:
+            self.records.labels(type=rtype)
+        self.health = Health()
+
+    def observe_records(self, types: Iterable[str]) -> None:
+        """Set the per-type gauge from the record types of one generated zone."""
+        counts = Tally(types)
+        for rtype in {*RECORD_TYPES, *counts}:
+            self.records.labels(type=rtype).set(counts.get(rtype, 0))
+
+    def succeeded(self, when: float | None = None) -> None:
+        self.last_success.set(when if when is not None else time.time())
+        self.health.cycle(True)
+
+    def failed(self, kind: str, reason: str) -> None:
+        self.errors.labels(kind=kind).inc()
+        self.health.cycle(False, f"{kind}: {reason}")
+
+    def metadata_reachable(self, ok: bool, reason: str = "") -> None:
+        self.metadata_up.set(1 if ok else 0)
+        self.health.metadata(ok, f"metadata: {reason}" if reason else "")
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    metrics: Metrics
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            self._send(200, self.metrics.exposition(), CONTENT_TYPE_LATEST)
+        elif path in ("/healthz", "/"):
+            ok, reason = self.metrics.health.status()
+            self._send(200 if ok else 503, f"{reason}\n".encode(), "text/plain; charset=utf-8")
+        else:
+            self._send(404, b"not found: try /healthz or /metrics\n", "text/plain; charset=utf-8")
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def parse_listen(address: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``:PORT`` (all addresses) or ``[IPv6]:PORT`` → (host, port)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"invalid listen address {address!r}: expected HOST:PORT, e.g. :7979")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
+
+
+class MetricsServer:
+    """``/healthz`` and ``/metrics`` on a daemon thread; ``port`` is the bound port (0 picks one)."""
+
+    def __init__(self, metrics: Metrics, address: str = DEFAULT_LISTEN) -> None:
+        host, port = parse_listen(address)
+        handler = type("Handler", (_Handler,), {"metrics": metrics})
+        try:
+            self.httpd = ThreadingHTTPServer((host, port), handler)
+        except OSError as e:
+            raise ConfigError(f"cannot listen on {address}: {e.strerror or e}") from e
+        self.httpd.daemon_threads = True
+        self.host, self.port = self.httpd.server_address[:2]
+        self.url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{self.port}"
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, args=(0.2,), name="metrics-http", daemon=True
+        )
+
+    def start(self) -> MetricsServer:
+        self._thread.start()
+        log.info("serving /healthz and /metrics on %s:%d", self.host, self.port)
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> MetricsServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,420 @@
+"""Keep the zone file in step with rancher-metadata: wait, settle, regenerate, publish, repeat.
+
+The loop only drives the pipeline. It long-polls ``/version`` (the server answers the moment
+its data is reloaded), waits for a quiet period so that a burst of reloads becomes one
+regeneration, and regenerates through ``pipeline.generate``, which writes the zone file only
+when its text changed. ``/version`` changes on every reload even when nothing else did, so an
+unchanged file is the common case, and it costs neither a write nor a commit nor a DNS change.
+Every ``resync_interval`` the loop regenerates and publishes even without an event.
+
+Publishing is one call on a ``Publisher``: ``GitPublisher`` commits the zone file (and pushes
+it) for review, ``ApplyPublisher`` runs octoDNS's own sync in-process (``--apply``).
+
+Failures never end the loop: rancher-metadata restarting, timing out or answering garbage,
+a refused guard, a failed push are logged once per attempt, counted by kind, shown on
+``/healthz``, and retried after a capped exponential backoff, starting again from a fresh read
+of ``/version``. SIGTERM and SIGINT end the loop between steps: a wait is cut short at once,
+a write or a git command in progress is finished first, so no half-written file (writes are
+atomic anyway) and no ``.git/index.lock`` is ever left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import math
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .errors import ConfigError, MetadataError, PublishError, RancherDnsError
+from .guards import EmptyMetadataError, TooManyRemovalsError
+from .metrics import Metrics
+from .pipeline import Options, Result, generate
+from .publish import summarize
+from .source import MetadataClient, Snapshot
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT_CAP = 120  # rancher-metadata caps maxWait at 120 s
+
+
+@dataclass
+class WatchSettings:
+    """How the loop waits. Seconds throughout."""
+
+    quiet_period: float = 2.0
+    resync_interval: float = 600.0
+    max_wait: int = 60
+    backoff_min: float = 1.0
+    backoff_max: float = 60.0
+    # A stream of reloads that never pauses still gets a regeneration after this long.
+    max_settle: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.quiet_period < 0:
+            raise ConfigError(f"invalid quiet period {self.quiet_period!r}: must be >= 0")
+        if self.resync_interval <= 0:
+            raise ConfigError(f"invalid resync interval {self.resync_interval!r}: must be > 0")
+        if not 1 <= self.max_wait <= MAX_WAIT_CAP:
+            raise ConfigError(
+                f"invalid max wait {self.max_wait!r}: must be 1..{MAX_WAIT_CAP} seconds"
+            )
+        if not 0 < self.backoff_min <= self.backoff_max:
+            raise ConfigError(
+                f"invalid backoff {self.backoff_min!r}..{self.backoff_max!r}: "
+                "need 0 < minimum <= maximum"
+            )
+        if self.max_settle is None:
+            self.max_settle = max(10 * self.quiet_period, 1.0)
+
+
+class Publisher(Protocol):
+    """Takes a generated zone to its destination; returns how many commits/syncs it made."""
+
+    name: str
+
+    def publish(self, opts: Options, result: Result, snapshot: Snapshot) -> int: ...
+
+
+class GitPublisher:
+    """GitOps: commit the zone file when it differs from the committed one; push if asked."""
+
+    name = "gitops"
+
+    def __init__(
+        self,
+        zones_dir: Path,
+        push: bool = False,
+        remote: str = "origin",
+        branch: str | None = None,
+        attempts: int = 3,
+    ) -> None:
+        from .gitrepo import GitRepo
+
+        self.repo = GitRepo.discover(zones_dir)
+        self.push, self.remote, self.branch, self.attempts = push, remote, branch, attempts
+
+    def publish(self, opts: Options, result: Result, snapshot: Snapshot) -> int:
+        from .gitrepo import commit_and_push
+
+        # Summarise against the committed file, not the one on disk: after a failed commit the
+        # file on disk is already new, and the message must still say what this commit changes.
+        committed = self.repo.git("show", f"HEAD:{self.repo.relative(result.path)}", check=False)
+        old = committed.stdout if committed.returncode == 0 else None
+        done = commit_and_push(
+            self.repo,
+            list(result.files or {result.path: result.text}),
+            opts.zone,
+            summarize(old, result.text),
+            regenerate=lambda: generate(opts, snapshot).summary,
+            push=self.push,
+            remote=self.remote,
+            branch=self.branch,
+            attempts=self.attempts,
+        )
+        return 1 if done.sha else 0
+
+
+class ApplyPublisher:
+    """No review: run octoDNS's sync for the zone in-process, as ``octodns-sync --doit`` would."""
+
+    name = "apply"
+
+    def __init__(self, config_file: Path, zone: str) -> None:
+        if not Path(config_file).is_file():
+            raise ConfigError(f"octoDNS config {config_file} does not exist (needed for --apply)")
+        self.config_file = Path(config_file)
+        self.zone = zone.rstrip(".").lower() + "."
+
+    def publish(self, opts: Options, result: Result, snapshot: Snapshot) -> int:
+        from octodns.manager import Manager
+
+        plan_text = io.StringIO()
+        try:
+            # A new Manager each time: the zone file is re-read, and providers start afresh.
+            manager = Manager(str(self.config_file))
+            changes = manager.sync(
+                eligible_zones=[self.zone], dry_run=False, plan_output_fh=plan_text
+            )
+        except Exception as e:  # octoDNS and its providers raise many kinds
+            raise ApplyError(
+                f"octoDNS sync of {self.zone} with {self.config_file} failed: "
+                f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            ) from e
+        log.info("octoDNS sync of %s applied %d change(s)", self.zone, changes)
+        return 1
+
+
+class ApplyError(PublishError):
+    """octoDNS's sync (``--apply``) failed; the zone file on disk is still the generated one."""
+
+
+class Stopping(BaseException):
+    """Raised inside a wait by the signal handler, to end the loop without waiting it out."""
+
+
+class Watcher:
+    """The loop. ``run()`` blocks until ``stop()`` or SIGTERM/SIGINT (in the main thread)."""
+
+    def __init__(
+        self,
+        opts: Options,
+        settings: WatchSettings,
+        publisher: Publisher,
+        metrics: Metrics | None = None,
+        client: MetadataClient | None = None,
+    ) -> None:
+        if opts.metadata_file is not None:
+            raise ConfigError("watch reads rancher-metadata; --metadata-file cannot be watched")
+        self.opts, self.settings, self.publisher = opts, settings, publisher
+        self.metrics = metrics or Metrics()
+        # One retry in the client: the loop's own backoff handles longer outages.
+        self.client = client or MetadataClient(
+            opts.metadata_url, opts.api_version, timeout=opts.timeout, retries=1, backoff=0.2
+        )
+        self.version: str | None = None
+        self.cycles = 0
+        self.failures = 0
+        self._event = threading.Event()
+        self._stopping = False
+        self._waiting = 0  # depth of nested interruptible sections
+        self._publish_pending = False
+        self._next_resync = 0.0
+
+    # -- control ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current step (safe from any thread)."""
+        self._stopping = True
+        self._event.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping or self._event.is_set()
+
+    def run(self) -> int:
+        log.info(
+            "watching %s (quiet %gs, resync every %gs, publishing by %s)",
+            self.client.base,
+            self.settings.quiet_period,
+            self.settings.resync_interval,
+            self.publisher.name,
+        )
+        with self._signals(), contextlib.suppress(Stopping):
+            self._loop()
+        log.info("watch stopped")
+        return 0
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        delay = self.settings.backoff_min
+        while not self.stopping:
+            try:
+                self._step()
+            except Stopping:
+                raise
+            except Exception as e:
+                kind = _kind(e)
+                self.failures += 1
+                self.metrics.failed(kind, str(e))
+                if isinstance(e, RancherDnsError):
+                    log.warning("%s; retrying in %.1f s", e, delay)
+                else:
+                    log.exception("unexpected %s; retrying in %.1f s", type(e).__name__, delay)
+                # Start again from a fresh /version: whatever happened meanwhile is picked up.
+                self.version = None
+                self._sleep(delay)
+                delay = min(delay * 2, self.settings.backoff_max)
+            else:
+                if self.failures:
+                    log.info("recovered after %d failed attempt(s)", self.failures)
+                self.failures = 0
+                delay = self.settings.backoff_min
+
+    def _step(self) -> None:
+        if self.version is None:
+            with self._interruptible():
+                self.version = self._metadata(self.client.version)
+            self._cycle("start" if self.cycles == 0 else "recover")
+            return
+        remaining = self._next_resync - time.monotonic()
+        if remaining <= 0:
+            self._cycle("resync")
+            return
+        wait = int(max(1, min(self.settings.max_wait, math.ceil(remaining))))
+        with self._interruptible():
+            new = self._metadata(lambda: self.client.wait_for_change(self.version or "", wait))
+            if new == self.version:
+                return
+            log.debug("rancher-metadata version %s → %s", self.version, new)
+            self.version = self._settle(new)
+        self._cycle("change")
+
+    def _settle(self, latest: str) -> str:
+        """Wait until ``/version`` has been still for the quiet period; the last version seen."""
+        quiet = self.settings.quiet_period
+        if quiet <= 0:
+            return latest
+        start = time.monotonic()
+        deadline = start + quiet
+        limit = start + (self.settings.max_settle or quiet)
+        step = min(0.25, max(quiet / 4, 0.02))
+        while (now := time.monotonic()) < min(deadline, limit):
+            self._sleep(min(step, deadline - now))
+            current = self._metadata(self.client.version)
+            if current != latest:
+                log.debug("rancher-metadata changed again (%s); quiet period re-armed", current)
+                latest, deadline = current, time.monotonic() + quiet
+        if time.monotonic() >= limit and time.monotonic() < deadline:
+            log.info(
+                "rancher-metadata kept changing for %.1f s; regenerating anyway", limit - start
+            )
+        return latest
+
+    def _cycle(self, trigger: str) -> None:
+        """Read, regenerate, write if changed, publish if needed; one histogram sample."""
+        started = time.monotonic()
+        with self._interruptible():
+            snapshot = self._metadata(
+                lambda: self.client.fetch(environment_known=bool(self.opts.environment))
+            )
+        result = generate(self.opts, snapshot)
+        self.cycles += 1
+        self.metrics.observe_records(r.type for r in result.records)
+        if result.written:
+            self.metrics.writes.inc()
+            log.info(
+                "%s: %s (%s); %d record(s)",
+                result.path,
+                result.summary.counts(),
+                trigger,
+                len(result.records),
+            )
+            for line in result.summary.lines():
+                log.info("%s", line)
+        else:
+            log.debug("%s unchanged (%s)", result.path, trigger)
+        if result.written or self._publish_pending or trigger != "change":
+            self._publish(result, snapshot)
+        self._next_resync = time.monotonic() + self.settings.resync_interval
+        self.metrics.cycle_duration.labels(trigger=trigger).observe(time.monotonic() - started)
+        self.metrics.succeeded()
+
+    def _publish(self, result: Result, snapshot: Snapshot) -> None:
+        self._publish_pending = True
+        made = self.publisher.publish(self.opts, result, snapshot)
+        self._publish_pending = False
+        if made and self.publisher.name == "gitops":
+            self.metrics.commits.inc(made)
+        elif made:
+            self.metrics.applies.inc(made)
+
+    def _metadata(self, call):  # type: ignore[no-untyped-def]
+        """Run a rancher-metadata call and record whether the server answered."""
+        try:
+            value = call()
+        except MetadataError as e:
+            self.metrics.metadata_reachable(False, str(e))
+            raise
+        self.metrics.metadata_reachable(True)
+        return value
+
+    # -- waiting and signals -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _interruptible(self) -> Iterator[None]:
+        """A section that only reads or waits: a signal may end it at once."""
+        if self.stopping:
+            raise Stopping
+        self._waiting += 1
+        try:
+            yield
+        finally:
+            self._waiting -= 1
+
+    def _sleep(self, seconds: float) -> None:
+        with self._interruptible():
+            if self._event.wait(max(0.0, seconds)):
+                raise Stopping
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        log.info("%s received; stopping", signal.Signals(signum).name)
+        # No Event.set() here: it takes a lock the interrupted code may hold.
+        self._stopping = True
+        if self._waiting:
+            raise Stopping
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def ensure_checkout(url: str, path: Path, branch: str | None = None) -> None:
+    """Clone ``url`` into ``path`` unless it already is a git checkout (a container's first start).
+
+    An existing checkout is left as it is: a push that finds the remote ahead moves the branch
+    to the remote tip and regenerates on top of it. A directory that is neither empty nor a
+    checkout is refused rather than cloned over.
+    """
+    path = Path(path)
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    if (path / ".git").exists():
+        log.info("%s is already a checkout; not cloning %s", path, _safe_url(url))
+        return
+    if path.exists() and any(path.iterdir()):
+        raise ConfigError(f"{path} is not a git checkout and not empty; cannot clone into it")
+    cmd = ["git", "clone", "--quiet", *(["--branch", branch] if branch else []), url, str(path)]
+    try:
+        proc = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300
+        )
+    except FileNotFoundError:
+        raise PublishError("git is not installed (needed to clone the repository)") from None
+    except subprocess.TimeoutExpired:
+        raise PublishError(f"git clone {_safe_url(url)} timed out") from None
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise PublishError(f"git clone {_safe_url(url)} into {path} failed: {last}")
+    log.info("cloned %s into %s", _safe_url(url), path)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without a password or token, for logs."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def _kind(e: BaseException) -> str:
+    """The ``kind`` label of ``octodns_rancher_errors_total`` for an exception."""
+    if isinstance(e, MetadataError):
+        return "metadata"
+    if isinstance(e, EmptyMetadataError):
+        return "empty"
+    if isinstance(e, TooManyRemovalsError):
+        return "guard"
+    if isinstance(e, ApplyError):
+        return "apply"
+    if isinstance(e, PublishError):
+        return "publish"
+    if isinstance(e, RancherDnsError):
+        return "generate"
+    return "internal"
