@@ -11,6 +11,7 @@ truth as an operator.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections import Counter as Tally
@@ -177,19 +178,27 @@ def parse_listen(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
+class _Server6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 class MetricsServer:
     """``/healthz`` and ``/metrics`` on a daemon thread; ``port`` is the bound port (0 picks one)."""
 
     def __init__(self, metrics: Metrics, address: str = DEFAULT_LISTEN) -> None:
         host, port = parse_listen(address)
         handler = type("Handler", (_Handler,), {"metrics": metrics})
+        server_class = _Server6 if ":" in host else ThreadingHTTPServer
         try:
-            self.httpd = ThreadingHTTPServer((host, port), handler)
+            self.httpd = server_class((host, port), handler)
         except OSError as e:
             raise ConfigError(f"cannot listen on {address}: {e.strerror or e}") from e
         self.httpd.daemon_threads = True
         self.host, self.port = self.httpd.server_address[:2]
-        self.url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{self.port}"
+        shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(
+            host, f"[{host}]" if ":" in host else host
+        )
+        self.url = f"http://{shown}:{self.port}"
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, args=(0.2,), name="metrics-http", daemon=True
         )
