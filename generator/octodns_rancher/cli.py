@@ -475,7 +475,7 @@ def _options(args: argparse.Namespace) -> Any:
     from .guards import Thresholds
     from .pipeline import Options, formats
 
-    values = _resolve(args, _load_config(args.config))
+    values = _resolve(args, _url_beats_config_file(args, _load_config(args.config)))
     if not values["zone"]:
         raise ConfigError("no zone given: pass --zone or set ROOT_DOMAIN")
     return Options(
@@ -729,6 +729,15 @@ def cmd_writeback(args: argparse.Namespace) -> int:
     for line in report.lines():
         (log.info if report.ok else log.warning)("%s", line)
     return EXIT_CHANGES if (args.strict and not report.ok) else EXIT_OK
+
+
+def _url_beats_config_file(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]:
+    """A metadata URL from a flag or the environment overrides the config file's snapshot file."""
+    url = getattr(args, "metadata_url", None) or _env("metadata_url")
+    file = getattr(args, "metadata_file", None) or _env("metadata_file")
+    if url and not file and config.get("metadata_file"):
+        return {k: v for k, v in config.items() if k != "metadata_file"}
+    return config
 
 
 def _truthy(value: str | None) -> bool:
