@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from octodns_rancher.gitrepo import commit_message
+from octodns_rancher.errors import PublishError
+from octodns_rancher.gitrepo import GitRepo, commit_and_push, commit_message
 from octodns_rancher.publish import Summary
 from tests.conftest import run
 from tests.support.metadata_server import MetadataServer
@@ -242,3 +243,47 @@ def test_commit_message_lists_the_first_names_then_a_count():
     assert all(f"+ s{i}.x.prod" in body for i in range(7))
     empty = commit_message("example.com", Summary())
     assert empty.startswith("example.com: update record annotations\n")
+
+
+def test_a_writer_that_always_wins_exhausts_the_bounded_retry(origin, tmp_path):
+    ours = clone(origin, tmp_path / "ours")
+    theirs = clone(origin, tmp_path / "theirs")
+
+    def they_push(n: int) -> None:
+        git(theirs, "pull", "--quiet", "--ff-only", "origin", "main")
+        (theirs / "README.md").write_text(f"# dns\nedit {n}\n")
+        git(theirs, "commit", "--quiet", "-am", f"their edit {n}")
+        git(theirs, "push", "--quiet", "origin", "HEAD:main")
+
+    zone = ours / "zones" / "example.com.yaml"
+    text = "---\nweb.shop.production:\n  type: A\n  value: 192.0.2.1\n"
+    zone.parent.mkdir()
+    zone.write_text(text)
+    they_push(0)
+    calls = []
+
+    def regenerate() -> Summary:
+        calls.append(zone.exists())  # the branch now sits on their tip, without our file
+        they_push(len(calls))  # ... and they win the next race too
+        zone.parent.mkdir(exist_ok=True)
+        zone.write_text(text)
+        return Summary(added=["web.shop.production"])
+
+    with pytest.raises(PublishError, match="still rejected after 3 attempt"):
+        commit_and_push(
+            GitRepo(ours),
+            [zone],
+            "example.com",
+            Summary(added=["web.shop.production"]),
+            regenerate,
+            push=True,
+            branch="main",
+            attempts=3,
+            backoff=0,
+        )
+    assert calls == [False, False]  # regenerated twice, on top of their new commits
+    subjects = git(origin, "log", "--format=%s", "main").splitlines()
+    assert subjects == ["their edit 2", "their edit 1", "their edit 0", "initial"]
+    # Our last attempt is still a local commit on top of theirs: nothing lost, ready to retry.
+    assert git(ours, "log", "-1", "--format=%s") == "example.com: add web.shop.production"
+    assert git(ours, "rev-parse", "HEAD^") == git(origin, "rev-parse", "main~1")
