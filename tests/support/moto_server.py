@@ -15,8 +15,10 @@ log between tests; start one server per module or session, it takes about a seco
 The server runs in its own process (``python moto_server.py``) rather than in a thread so that
 moto's in-memory state cannot be shared with, or wiped by, a ``mock_aws`` elsewhere in the test
 process. A small WSGI layer around moto's app keeps a log of every request (method, path,
-service, operation name, status, body) served at ``/_harness/requests``, and carries the one
-workaround below. Nothing here is used by the product.
+service, operation name, status, body) served at ``/_harness/requests``. Two bugs of moto 5.2.5
+that real Route53 does not have are worked around here, in the harness, never in the product:
+``ListHealthChecks`` without ``IsTruncated`` and a wrong "already exists" on re-creating a
+record set (see ``_fix_list_health_checks`` and ``_fix_create_check``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class MotoServer:
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
         self.url = ""
+        self._clients: dict[str, Any] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> MotoServer:
@@ -113,14 +116,16 @@ class MotoServer:
         }
 
     def client(self, service: str = "route53") -> Any:
-        """A boto3 client of ``service`` talking to this server."""
-        import boto3
+        """A boto3 client of ``service`` talking to this server (made once, then reused)."""
+        if service not in self._clients:
+            import boto3
 
-        return boto3.session.Session(
-            aws_access_key_id=DUMMY_KEY_ID,
-            aws_secret_access_key=DUMMY_SECRET,
-            region_name=REGION,
-        ).client(service, endpoint_url=self.url)
+            self._clients[service] = boto3.session.Session(
+                aws_access_key_id=DUMMY_KEY_ID,
+                aws_secret_access_key=DUMMY_SECRET,
+                region_name=REGION,
+            ).client(service, endpoint_url=self.url)
+        return self._clients[service]
 
     # -- state and request log -------------------------------------------------------------
     def reset(self) -> None:
@@ -237,6 +242,44 @@ def _fix_list_health_checks(body: bytes) -> bytes:
     )
 
 
+def _fix_create_check() -> None:
+    """moto 5.2.5 refuses to re-create a record set that was created once and since deleted.
+
+    Its "already exists" check for a CREATE that repeats an earlier one in the zone's change
+    journal lists the zone *starting at* that name (``get_record_sets(start_name=...)``) and
+    raises if anything at all sorts after it, so restoring a record deleted by hand, or
+    re-adding a removed service, fails with ``InvalidChangeBatch`` where Route53 accepts it.
+    Check for the record set itself instead (as Route53 does), and drop the repeated journal
+    entry so moto's own check does not misfire. Only this harness process is changed.
+    """
+    from moto.route53.exceptions import ResourceRecordAlreadyExists
+    from moto.route53.models import Route53Backend
+
+    original = Route53Backend.change_resource_record_sets
+
+    def change_resource_record_sets(
+        self: Any, zoneid: str, change_list: list[dict[str, Any]]
+    ) -> None:
+        zone = self.get_hosted_zone(zoneid)
+        for value in change_list:
+            if value["Action"] != "CREATE":
+                continue
+            rrset = value["ResourceRecordSet"]
+            name = rrset["Name"].rstrip(".") + "."
+            if any(
+                r.name == name
+                and r.type == rrset["Type"]
+                and r.set_identifier == rrset.get("SetIdentifier")
+                for r in zone.rrsets
+            ):
+                raise ResourceRecordAlreadyExists(name=name, _type=rrset["Type"])
+            while value in zone.rr_changes:
+                zone.rr_changes.remove(value)
+        return original(self, zoneid, change_list)
+
+    Route53Backend.change_resource_record_sets = change_resource_record_sets
+
+
 def _harness_app(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
     from urllib.parse import parse_qsl
 
@@ -320,6 +363,7 @@ def _serve() -> None:
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass
 
+    _fix_create_check()
     app = _harness_app(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     sys.stdout.write(f"READY {server.server_address[1]}\n")

@@ -23,9 +23,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 PDNS_SERVER = "pdns_server"
 SCHEMAS = (
@@ -39,8 +38,9 @@ class PowerDnsError(RuntimeError):
     """PowerDNS could not be started or answered an API call with an error."""
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
+    """A record set as a resolver sees it; compares equal to ``(ttl, values)``."""
+
     ttl: int
     values: list[str]
 
