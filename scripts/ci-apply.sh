@@ -4,6 +4,7 @@
 # write each changed service's fqdn back to Rancher (WRITEBACK_SINCE: the revision before the
 # push); a failed write-back is reported as a warning, never fails the applied sync.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=ci-lib.sh
 source "$(dirname "$0")/ci-lib.sh"
 
 log "validating $CONFIG"
@@ -11,10 +12,10 @@ octodns-validate --config-file "$CONFIG"
 if [ -n "${OCTODNS_CHECKSUM:-}" ]; then
   log "applying the reviewed plan ${OCTODNS_CHECKSUM}"
   "$PY" "$HERE/octodns_plan.py" apply --config-file "$CONFIG" --checksum "$OCTODNS_CHECKSUM" \
-    $(force_flag) | emit
+    "${FORCE[@]}" | emit
 else
   log "applying"
-  octodns-sync --config-file "$CONFIG" --doit $(force_flag)
+  octodns-sync --config-file "$CONFIG" --doit "${FORCE[@]}"
 fi
 
 for zone in $("$PY" "$HERE/octodns_plan.py" zones --config-file "$CONFIG"); do

@@ -4,6 +4,7 @@
 # them locally when they changed. The workflow turns the commit into a pull request.
 # Outputs: changed (true/false), title (the commit subject), body-path (the commit message).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=ci-lib.sh
 source "$(dirname "$0")/ci-lib.sh"
 
 args=(generate --commit)

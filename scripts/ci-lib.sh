@@ -1,7 +1,9 @@
+# shellcheck shell=bash
 # Shared by the ci-*.sh step scripts (sourced, not run): settings and GitHub Actions plumbing.
 # Every step also runs outside GitHub: without GITHUB_OUTPUT / GITHUB_STEP_SUMMARY the values
 # and summaries go to stderr instead.
 
+# shellcheck disable=SC2034  # used by the scripts that source this file
 CONFIG="${OCTODNS_CONFIG:-config/octodns.yaml}"
 PY="${PYTHON:-python3}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,4 +20,6 @@ summary() {
   if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat "$1" >>"$GITHUB_STEP_SUMMARY"; fi
 }
 
-force_flag() { case "${OCTODNS_FORCE:-}" in 1 | true | yes) echo "--force" ;; esac; }
+# OCTODNS_FORCE=true lets octoDNS apply plans it considers unsafe: "${FORCE[@]}"
+FORCE=()
+case "${OCTODNS_FORCE:-}" in 1 | true | yes) FORCE=(--force) ;; esac

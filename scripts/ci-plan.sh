@@ -4,6 +4,7 @@
 # pull-request comment that each push updates. Outputs: changes, creates, updates, deletes,
 # checksum, unsafe.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=ci-lib.sh
 source "$(dirname "$0")/ci-lib.sh"
 
 out="${PLAN_OUTPUT:-plan.md}"

@@ -4,6 +4,7 @@
 # outputs drift and changes), then put the provider back with `octodns-sync --doit` unless
 # RECONCILE_DOIT=false. RECONCILE_FAIL_ON_DRIFT=true makes drift fail the job after the repair.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=ci-lib.sh
 source "$(dirname "$0")/ci-lib.sh"
 
 report="${DRIFT_OUTPUT:-drift.md}"
@@ -22,7 +23,7 @@ summary "$report"
 echo "::warning title=DNS drift::$changes record change(s) needed to match the zone files; see the job summary"
 if [ "${RECONCILE_DOIT:-true}" = "true" ]; then
   log "reconciling $changes change(s)"
-  octodns-sync --config-file "$CONFIG" --doit $(force_flag)
+  octodns-sync --config-file "$CONFIG" --doit "${FORCE[@]}"
 fi
 if [ "${RECONCILE_FAIL_ON_DRIFT:-false}" = "true" ]; then
   exit 1

