@@ -71,7 +71,12 @@ class RancherOwnership(OwnershipProcessor):
         if not plan:
             return plan
         # Upstream first: it refuses records marked by another owner, naming that owner.
-        kept = super().process_plan(plan, sources, target, lenient=lenient)
+        try:
+            kept = super().process_plan(plan, sources, target, lenient=lenient)
+        except OwnershipException as e:
+            raise OwnershipException(
+                f"{e} (with the rendered config: OCTODNS_ALLOW_TAKEOVER=1 for one sync)"
+            ) from e
         marked = set()
         present = {}
         for record in plan.existing.records:
