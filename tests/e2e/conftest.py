@@ -282,10 +282,15 @@ class Site:
         )
 
     def sync(
-        self, *extra: str, doit: bool = True, env: dict[str, str] | None = None
+        self,
+        *extra: str,
+        doit: bool = True,
+        env: dict[str, str] | None = None,
+        config: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """``octodns-sync`` for real; the result, whatever the exit status."""
-        cmd = ["octodns-sync", "--config-file", str(self.config), *(["--doit"] if doit else [])]
+        config = config or self.config
+        cmd = ["octodns-sync", "--config-file", str(config), *(["--doit"] if doit else [])]
         return run(
             [*cmd, *extra], cwd=self.root, env={**self.target.env, **self.env, **(env or {})}
         )

@@ -1,0 +1,100 @@
+"""Safety at the provider: octoDNS's thresholds stay on, and Route53 change batches fit its limit.
+
+A plan that deletes or updates more than 30 % of the managed records is refused until the
+operator approves it with ``--force``. Route53 counts each value of an UPSERT twice toward its
+1,000 values per request; the shipped ``max_changes: 500`` keeps a large update within it, while
+octodns-route53's default (1000) has the whole update rejected: shown here against moto, which
+enforces that limit.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from tests.e2e.conftest import Route53Target, Site, Target, ips, output, shop
+from tests.support.metadata_server import MetadataServer
+
+NS = "{https://route53.amazonaws.com/doc/2013-04-01/}"
+
+
+def services(count: int, *hosts: str) -> dict[str, list[str]]:
+    return {f"svc{i:03d}": list(hosts) for i in range(count)}
+
+
+def test_a_large_deletion_needs_force(tmp_path, metadata_server: MetadataServer, powerdns: Target):
+    site = Site(tmp_path / "site", metadata_server.url, powerdns)
+    metadata_server.reload(shop(services(12, "h0")))
+    site.publish()
+    assert len(powerdns.ours()) == 24  # 12 records and their markers
+
+    metadata_server.reload(shop(services(2, "h0")))
+    site.generate("--force")  # the generator's own removal guard, approved
+    before = powerdns.records()
+    proc = site.sync()
+    assert proc.returncode != 0
+    assert "Too many deletes" in output(proc) and "force required" in output(proc)
+    assert powerdns.records() == before
+
+    proc = site.sync("--force")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert {name for name, _ in powerdns.ours()} == {
+        "svc000.shop.production",
+        "svc001.shop.production",
+        "_owner.a.svc000.shop.production",
+        "_owner.a.svc001.shop.production",
+    }
+
+
+def route53_weight(body: str) -> int:
+    """ResourceRecord values of a ChangeResourceRecordSets request as Route53 counts them."""
+    total = 0
+    for change in ET.fromstring(body).iter(f"{NS}Change"):
+        values = len(list(change.iter(f"{NS}ResourceRecord")))
+        total += values * (2 if change.findtext(f"{NS}Action") == "UPSERT" else 1)
+    return total
+
+
+def change_requests(target: Route53Target) -> list[dict]:
+    return [r for r in target.moto.requests() if r["operation"] == "ChangeResourceRecordSets"]
+
+
+def test_an_update_of_600_values_fits_route53s_batch_limit(
+    tmp_path, metadata_server: MetadataServer, route53: Route53Target
+):
+    site = Site(tmp_path / "site", metadata_server.url, route53)
+    assert "max_changes: 500" in site.config.read_text()
+    metadata_server.reload(shop(services(300, "h0", "h1")))
+    site.publish()
+    assert len(route53.ours()) == 600
+
+    # Every host replaced: 300 records, 600 values, each an UPSERT.
+    metadata_server.reload(shop(services(300, "h2", "h3")))
+    site.generate()
+    route53.moto.clear_requests()
+
+    # octodns-route53's default batch size sends them in one request, which Route53 (and moto)
+    # rejects as 1,200 values; nothing is applied.
+    default = site.root / "octodns-default-batch.yaml"
+    default.write_text(site.config.read_text().replace("max_changes: 500", "max_changes: 1000"))
+    proc = site.sync("--force", config=default)
+    assert proc.returncode != 0
+    assert "InvalidChangeBatch" in output(proc)
+    assert "Number of records limit of 1000 exceeded" in output(proc)
+    assert [route53_weight(r["body"]) for r in change_requests(route53)] == [1200]
+    assert route53.answer("svc000.shop.production") == (300, ips("h0", "h1"))
+
+    # The shipped config: octoDNS's update threshold first wants approval...
+    route53.moto.clear_requests()
+    proc = site.sync()
+    assert proc.returncode != 0 and "Too many updates" in output(proc)
+    assert not change_requests(route53)
+
+    # ...and with it, the update goes out in batches Route53 accepts.
+    proc = site.sync("--force")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    weights = [route53_weight(r["body"]) for r in change_requests(route53)]
+    assert len(weights) >= 2 and max(weights) <= 1000 and sum(weights) == 1200, weights
+    assert all(r["status"] == 200 for r in change_requests(route53))
+    moved = {k: v for k, v in route53.ours().items() if k[1] == "A"}
+    assert len(moved) == 300
+    assert set(map(tuple, (v.values for v in moved.values()))) == {tuple(ips("h2", "h3"))}
