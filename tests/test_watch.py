@@ -138,6 +138,22 @@ def test_reloads_with_same_data_and_flapping_commit_nothing(repo: Path) -> None:
         assert sample(w, "octodns_rancher_zone_writes_total") == 1  # only the first cycle wrote
 
 
+def test_reloads_that_never_pause_still_regenerate(repo: Path) -> None:
+    """max_settle bounds the quiet period's re-arming: a reload storm cannot starve the loop."""
+    settings = WatchSettings(quiet_period=0.1, resync_interval=60, max_wait=1, backoff_min=0.1)
+    assert settings.max_settle == 1.0
+    with MetadataServer(trees()) as srv, watching(srv, repo, settings) as w:
+        wait_for(lambda: w.cycles == 1, what="the first cycle")
+        started = time.monotonic()
+        srv.reload(trees(api=True))
+        while w.cycles == 1 and time.monotonic() - started < 5:
+            srv.reload()  # a new version every 20 ms, never quiet for 0.1 s
+            time.sleep(0.02)
+        assert w.cycles == 2, "no regeneration during a storm of reloads"
+        assert time.monotonic() - started < 2.5
+        wait_for(lambda: count(repo) == 3, what="the commit of the new service")
+
+
 def test_survives_metadata_going_away_and_coming_back(repo: Path) -> None:
     srv = MetadataServer(trees()).start()
     port = srv.port

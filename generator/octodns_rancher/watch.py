@@ -38,7 +38,7 @@ from .errors import ConfigError, MetadataError, PublishError, RancherDnsError
 from .guards import EmptyMetadataError, TooManyRemovalsError
 from .metrics import Metrics
 from .pipeline import Options, Result, generate
-from .publish import summarize
+from .publish import Summary, summarize
 from .source import MetadataClient, Snapshot
 
 log = logging.getLogger(__name__)
@@ -101,26 +101,38 @@ class GitPublisher:
 
         self.repo = GitRepo.discover(zones_dir)
         self.push, self.remote, self.branch, self.attempts = push, remote, branch, attempts
+        # Whether the file on disk matched the last commit after the previous publish.
+        self._in_step = False
 
     def publish(self, opts: Options, result: Result, snapshot: Snapshot) -> int:
         from .gitrepo import commit_and_push
 
-        # Summarise against the committed file, not the one on disk: after a failed commit the
-        # file on disk is already new, and the message must still say what this commit changes.
-        committed = self.repo.git("show", f"HEAD:{self.repo.relative(result.path)}", check=False)
-        old = committed.stdout if committed.returncode == 0 else None
+        # After a successful publish the file that this cycle replaced was the committed one.
+        in_step = self._in_step and result.written
+        summary = result.summary if in_step else self._against_head(result)
+        self._in_step = False
         done = commit_and_push(
             self.repo,
             list(result.files or {result.path: result.text}),
             opts.zone,
-            summarize(old, result.text),
+            summary,
             regenerate=lambda: generate(opts, snapshot).summary,
             push=self.push,
             remote=self.remote,
             branch=self.branch,
             attempts=self.attempts,
         )
+        self._in_step = True
         return 1 if done.sha else 0
+
+    def _against_head(self, result: Result) -> Summary:
+        """What the zone file changes relative to the last commit (first run, retry, resync).
+
+        After a failed commit the file on disk is already the new one; the message must still
+        say what this commit changes.
+        """
+        committed = self.repo.git("show", f"HEAD:{self.repo.relative(result.path)}", check=False)
+        return summarize(committed.stdout if committed.returncode == 0 else None, result.text)
 
 
 class ApplyPublisher:
