@@ -253,6 +253,16 @@ def _service_ips(
         if ip.is_unspecified:
             log.warning("service %s: host %s has IP %s; skipped", service.ref, host.name, ip)
             continue
+        if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id:
+            # fe80::1%eth0 names an interface of one machine; an AAAA record cannot hold it.
+            log.warning(
+                "service %s: container %s on host %s has scoped IP %r; skipped",
+                service.ref,
+                container.name,
+                host.name,
+                raw,
+            )
+            continue
         ips.add(ip)
     return ips
 
