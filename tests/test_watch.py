@@ -17,11 +17,17 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from octodns_rancher.config import render_octodns_config
-from octodns_rancher.errors import ConfigError
+from octodns_rancher.errors import ConfigError, PublishError
 from octodns_rancher.metrics import Metrics, MetricsServer
 from octodns_rancher.pipeline import Options, zone_path
-from octodns_rancher.watch import ApplyPublisher, GitPublisher, Watcher, WatchSettings
-from tests.conftest import _CLEAR_ENV, BIN
+from octodns_rancher.watch import (
+    ApplyPublisher,
+    GitPublisher,
+    Watcher,
+    WatchSettings,
+    ensure_checkout,
+)
+from tests.conftest import _CLEAR_ENV, BIN, run
 from tests.support import scenario as sc
 from tests.support.metadata_server import MetadataServer
 
@@ -266,6 +272,41 @@ def test_settings_are_checked() -> None:
         WatchSettings(max_wait=500)
     with pytest.raises(ConfigError, match="quiet period"):
         WatchSettings(quiet_period=-1)
+
+
+def test_ensure_checkout_clones_once_and_refuses_other_directories(
+    repo: Path, tmp_path: Path
+) -> None:
+    remote = str(repo.parent / "remote.git")
+    target = tmp_path / "checkout"
+    ensure_checkout(remote, target, "main")
+    assert (target / "README.md").read_text() == "zones\n"
+    head = git(target, "rev-parse", "HEAD")
+    ensure_checkout(remote, target, "main")  # already a checkout: left alone
+    assert git(target, "rev-parse", "HEAD") == head
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not a git checkout and not empty"):
+        ensure_checkout(remote, other)
+    with pytest.raises(PublishError, match=r"git clone .*missing\.git .*failed"):
+        ensure_checkout(str(tmp_path / "missing.git"), tmp_path / "empty")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "no zone given"),
+        ({"ROOT_DOMAIN": ZONE, "WATCH_MODE": "yolo"}, "invalid WATCH_MODE 'yolo'"),
+        ({"ROOT_DOMAIN": ZONE, "QUIET_PERIOD": "soon"}, "invalid QUIET_PERIOD 'soon'"),
+        ({"ROOT_DOMAIN": ZONE, "METADATA_MAX_WAIT": "600"}, "invalid max wait 600"),
+        ({"ROOT_DOMAIN": ZONE, "WATCH_MODE": "apply"}, "octoDNS config config/octodns.yaml"),
+    ],
+)
+def test_cli_refuses_bad_settings(tmp_path: Path, env: dict, message: str) -> None:
+    proc = run(["octodns-rancher", "watch", "--listen", "off"], cwd=tmp_path, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
 
 
 def test_sigterm_stops_the_cli_cleanly(repo: Path) -> None:
