@@ -313,3 +313,92 @@ def test_records_are_counted_per_name_and_type():
 def test_thresholds_reject_nonsense(kwargs):
     with pytest.raises(ConfigError):
         Thresholds(**kwargs)
+
+
+# -- label abuse -------------------------------------------------------------------------------
+
+TPL = "io.rancher.service.external_dns_name_template"
+
+
+def _names(zones: Path) -> set[str]:
+    return {name for name, _ in record_keys((zones / "example.com.yaml").read_text())}
+
+
+def _serve_services(metadata, svcs: list[dict]) -> None:
+    metadata.reload({"2016-07-29": sc.tree(svcs, HOSTS, "Production")})
+
+
+def _svc(stack: str, name: str, template: str | None = None, index: int = 1) -> dict:
+    labels = {TPL: template} if template is not None else None
+    return sc.service(
+        stack, name, [sc.container(stack, name, index, "h1", ["80:80/tcp"])], labels=labels
+    )
+
+
+@pytest.mark.parametrize(
+    ("template", "why"),
+    [
+        ("%{{service_name}}.evil.org.", "lies outside production.example.com"),
+        ("www", "lies outside production.example.com"),
+        ("%{{service_name}}.%{{stack_name}}.staging", "lies outside production.example.com"),
+        ("%{{service_name}}.%{{environment_name}}.example.com", "lies outside"),
+        ("%{{environment_name}}", "lies outside production.example.com"),
+        ("*.%{{environment_name}}", "label '*' is not a valid DNS label"),
+        ("*", "label '*' is not a valid DNS label"),
+        ("a..b.%{{environment_name}}", "label '' is not a valid DNS label"),
+    ],
+)
+def test_a_label_cannot_leave_the_subtree_or_make_a_wildcard(
+    metadata, tmp_path, caplog, template, why
+):
+    _serve_services(metadata, [_svc("shop", "web"), _svc("shop", "evil", template, 2)])
+    zones = tmp_path / "zones"
+    assert generate(metadata, zones) == 0
+    assert _names(zones) == {"web.shop.production"}
+    assert "service shop/evil: name " in caplog.text
+    assert why in caplog.text
+
+
+@pytest.mark.parametrize("attacker_stack", ["aaa", "zzz"])
+def test_a_label_cannot_take_another_services_name(metadata, tmp_path, caplog, attacker_stack):
+    """Whether the attacker's stack sorts before or after, the service whose own name it is
+    keeps it; the attacker gets no record and a warning."""
+    zones = tmp_path / "zones"
+    _serve_services(
+        metadata,
+        [_svc("shop", "web"), _svc(attacker_stack, "evil", "web.shop.%{{environment_name}}", 2)],
+    )
+    assert generate(metadata, zones) == 0
+    text = (zones / "example.com.yaml").read_text()
+    assert _names(zones) == {"web.shop.production"}
+    assert "stack: shop" in text and f"stack: {attacker_stack}" not in text
+    assert (
+        f"service {attacker_stack}/evil: name web.shop.production.example.com is already taken "
+        "by service shop/web; no record"
+    ) in caplog.text
+
+
+def test_two_default_names_that_collide_first_by_stack_and_service(metadata, tmp_path, caplog):
+    """ "Shop" and "shop" both sanitise to "shop": the first by (stack, service) keeps the name."""
+    zones = tmp_path / "zones"
+    _serve_services(metadata, [_svc("shop", "web", index=1), _svc("Shop", "web", index=2)])
+    assert generate(metadata, zones) == 0
+    assert "stack: Shop" in (zones / "example.com.yaml").read_text()
+    assert (
+        "service shop/web: name web.shop.production.example.com is already taken by service "
+        "Shop/web; no record"
+    ) in caplog.text
+
+
+def test_a_scoped_ipv6_address_is_never_written(metadata, tmp_path, caplog):
+    zones = tmp_path / "zones"
+    metadata.reload(
+        {
+            "2016-07-29": sc.tree(
+                [_svc("shop", "web")], [sc.host("h1", "fe80::1%eth0")], "Production"
+            )
+        }
+    )
+    assert generate(metadata, zones) == 0
+    assert record_keys((zones / "example.com.yaml").read_text()) == set()
+    assert "has scoped IP 'fe80::1%eth0'; skipped" in caplog.text
