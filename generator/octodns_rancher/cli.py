@@ -586,8 +586,8 @@ def _add_iam_policy(sub: Any) -> None:
         description="Print the IAM policy JSON that lets octodns-sync plan and apply this "
         "zone in Route53 and nothing more: read calls as needed, and "
         "route53:ChangeResourceRecordSets only on the one hosted zone. With --zone and "
-        "--environment, changes are also limited to A/AAAA records under "
-        "<environment>.<zone>.",
+        "--environment, changes are also limited to A/AAAA records and their TXT "
+        "ownership markers under <environment>.<zone>.",
     )
     _log_flags(p)
     p.add_argument(

@@ -10,8 +10,9 @@ both directions):
 - ``ListResourceRecordSets`` and ``ChangeResourceRecordSets`` on the one hosted zone only.
 
 Given the zone and environment, the change permission is narrowed further with Route53's
-condition keys: only A/AAAA record sets, only names under ``<environment>.<zone>``. Then even
-stolen credentials cannot touch the apex, the NS/SOA records or another team's names.
+condition keys: only the record types we publish (A/AAAA, and the TXT ownership markers
+``_owner.<type>.<name>``), only names strictly below ``<environment>.<zone>``. Then even stolen
+credentials cannot touch the apex, its NS/SOA/MX records or another environment's names.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ _ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 GLOBAL_READ = ("route53:ListHealthChecks", "route53:ListHostedZones")
 ZONE_READ = ("route53:ListResourceRecordSets",)
 ZONE_WRITE = ("route53:ChangeResourceRecordSets",)
-RECORD_TYPES = ("A", "AAAA")
+RECORD_TYPES = ("A", "AAAA", "TXT")  # TXT: the ownership markers
 
 
 def zone_arn(hosted_zone_id: str) -> str:
