@@ -122,7 +122,7 @@ def _services(raw: Any) -> tuple[Service, ...]:
         containers = tuple(
             sorted(
                 (
-                    _container(c, f"service {ref} container [{j}]")
+                    _container(c, ref, j)
                     for j, c in enumerate(_list(obj.get("containers"), f"service {ref} containers"))
                 ),
                 key=lambda c: (c.name, c.uuid),
@@ -143,17 +143,30 @@ def _services(raw: Any) -> tuple[Service, ...]:
     return tuple(services)
 
 
-def _container(raw: Any, where: str) -> Container:
-    obj = _obj(raw, where)
-    ports = tuple(str(p) for p in _list(obj.get("ports"), f"{where} ports") if p)
+def _container(raw: Any, ref: str, index: int) -> Container:
+    # Called once per container (100,000 in a large environment): the common case is kept
+    # to plain lookups, and the "where" text is only made when it is needed.
+    obj = raw if type(raw) is dict else _obj(raw, _container_where(ref, index))
+    get = obj.get
+    ports_raw = get("ports")
+    if ports_raw is None:
+        ports: tuple[str, ...] = ()
+    elif type(ports_raw) is list:
+        ports = tuple(str(p) for p in ports_raw if p)
+    else:
+        ports = tuple(_list(ports_raw, f"{_container_where(ref, index)} ports"))
     return Container(
-        name=_text(obj.get("name")) or where,
-        uuid=_text(obj.get("uuid")),
-        state=_text(obj.get("state")),
-        health_state=_text(obj.get("health_state")),
-        host_uuid=_text(obj.get("host_uuid")),
+        name=_text(get("name")) or _container_where(ref, index),
+        uuid=_text(get("uuid")),
+        state=_text(get("state")),
+        health_state=_text(get("health_state")),
+        host_uuid=_text(get("host_uuid")),
         ports=ports,
     )
+
+
+def _container_where(ref: str, index: int) -> str:
+    return f"service {ref} container [{index}]"
 
 
 def _list(value: Any, where: str) -> list[Any]:
@@ -180,6 +193,8 @@ def _labels(value: Any, where: str) -> dict[str, str]:
 
 def _text(value: Any) -> str:
     """Missing, null and empty all read as ''; anything else as its trimmed text."""
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     return str(value).strip()

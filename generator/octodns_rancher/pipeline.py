@@ -6,7 +6,10 @@ place where the stages are put together and where a run decides whether it may w
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,6 +120,29 @@ def formats(requested: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 def compute(opts: Options, snapshot: Snapshot | None = None) -> Result:
     """Everything but the write: read, build, render, and compare with the file on disk."""
+    with _gc_paused():
+        return _compute(opts, snapshot)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one run.
+
+    A run holds the whole environment's metadata (a million small objects at 100,000
+    containers) while it allocates as many again; every full collection walks all of them and
+    took more than half of a large run's time. The run's data has no reference cycles (it is
+    freed by reference counting), and the collector resumes after the run.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compute(opts: Options, snapshot: Snapshot | None) -> Result:
     settings = Settings(zone=opts.zone, ttl=opts.ttl, name_template=opts.name_template)
     snapshot = snapshot if snapshot is not None else read_metadata(opts)
     env = model.build(snapshot, opts.environment)

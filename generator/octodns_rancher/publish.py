@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,10 +85,106 @@ def zone_entries(text: str | None) -> dict[str, Any]:
     """Name → records of a zone file's text; {} for none. Only for comparing, not validating."""
     if not text:
         return {}
-    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    data = _load(text)
     if not isinstance(data, dict):
         return {}
     return {str(k): _strip_annotation(v) for k, v in data.items()}
+
+
+# What the last zone texts hold, as whole texts and as their top-level entries ("blocks": a
+# name's line at column 0 and the lines below it). One run compares the same old and new texts
+# in the removal guards and again in the summary, and at 10,000 records a full YAML parse takes
+# seconds: the new text's content is handed over by its writer (``remember``), an old text only
+# has its changed entries parsed, and anything that does not split cleanly is parsed whole.
+_PARSED: dict[str, Any] = {}
+_PARSED_MAX = 2
+_BLOCKS: dict[str, tuple[str, Any]] = {}
+_BLOCKS_MAX = 200_000
+_START = "---\n"
+_BLOCK_START = re.compile(r"^(?=[^\s#-])", re.MULTILINE)
+_KEY_LINE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._/-]*):\n")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def remember(text: str, data: dict[str, Any]) -> None:
+    """Note that ``text`` is the YAML of ``data`` (its writer knows), so reading it needs no parse.
+
+    Callers only read what ``zone_entries`` returns, so the data is shared, not copied.
+    """
+    _store(text, data)
+    for block in _split(text) or ():
+        m = _KEY_LINE.match(block)
+        if m is None or m.group(1) not in data:
+            return
+        _BLOCKS[block] = (m.group(1), data[m.group(1)])
+
+
+def _load(text: str) -> Any:
+    """The YAML data of ``text``; unchanged entries of known texts are not parsed again."""
+    try:
+        return _PARSED[text]
+    except KeyError:
+        pass
+    blocks = _split(text)
+    data = _from_blocks(blocks) if blocks is not None else None
+    if data is None:
+        data = yaml.load(text, Loader=_LOADER)
+    _store(text, data)
+    return data
+
+
+def _store(text: str, data: Any) -> None:
+    while len(_PARSED) >= _PARSED_MAX:
+        _PARSED.pop(next(iter(_PARSED)), None)
+    _PARSED[text] = data
+    if len(_BLOCKS) > _BLOCKS_MAX:
+        _BLOCKS.clear()
+
+
+def _split(text: str) -> list[str] | None:
+    """The top-level entries of a block-style zone file, or None when it is not one."""
+    if not text.startswith(_START):
+        return None
+    body = text[len(_START) :]
+    starts = [m.start() for m in _BLOCK_START.finditer(body)]
+    if not starts or starts[0] != 0 or not body.endswith("\n"):
+        return None
+    return [body[a:b] for a, b in zip(starts, [*starts[1:], len(body)], strict=True)]
+
+
+def _from_blocks(blocks: list[str]) -> dict[str, Any] | None:
+    """Known blocks from memory, the others parsed together; None if any does not check out."""
+    entries: list[tuple[str, Any] | None] = []
+    unknown: list[str] = []
+    keys: list[str] = []
+    for block in blocks:
+        known = _BLOCKS.get(block)
+        if known is None:
+            m = _KEY_LINE.match(block)
+            if m is None:
+                return None
+            unknown.append(block)
+            keys.append(m.group(1))
+        entries.append(known)
+    parsed: Any = {}
+    if unknown:
+        try:
+            parsed = yaml.load("".join(unknown), Loader=_LOADER)
+        except yaml.YAMLError:
+            return None
+        if not isinstance(parsed, dict) or list(parsed) != keys:
+            return None
+        for block, key in zip(unknown, keys, strict=True):
+            _BLOCKS[block] = (key, parsed[key])
+    data: dict[str, Any] = {}
+    fresh = iter(keys)
+    for known in entries:
+        if known is None:
+            key = next(fresh)
+            data[key] = parsed[key]
+        else:
+            data[known[0]] = known[1]
+    return data
 
 
 def summarize(old_text: str | None, new_text: str) -> Summary:

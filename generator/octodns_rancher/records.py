@@ -7,6 +7,7 @@ reason, so an operator can tell why a name is missing.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import re
@@ -176,7 +177,7 @@ def _service_records(
         values = tuple(sorted((ip for ip in ips if ip.version == version), key=int))
         if values:
             records.append(
-                DesiredRecord(name, rtype, settings.ttl, tuple(str(v) for v in values), ref)
+                DesiredRecord(name, rtype, settings.ttl, tuple(_ip_text(v) for v in values), ref)
             )
     return records
 
@@ -240,7 +241,7 @@ def _service_ips(
             continue
         raw = container_ip(container, host)
         try:
-            ip = ipaddress.ip_address(raw)
+            ip = _ip_address(raw)
         except ValueError:
             log.warning(
                 "service %s: container %s on host %s has invalid IP %r; skipped",
@@ -265,6 +266,18 @@ def _service_ips(
             continue
         ips.add(ip)
     return ips
+
+
+@functools.lru_cache(maxsize=65536)
+def _ip_address(raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``ipaddress.ip_address``, parsed once per address: containers share their hosts' IPs."""
+    return ipaddress.ip_address(raw)
+
+
+@functools.lru_cache(maxsize=65536)
+def _ip_text(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """An address's canonical text, made once per address."""
+    return str(ip)
 
 
 def container_ip(container: Container, host: Host) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -103,7 +104,8 @@ class MetadataClient:
                 f"rancher-metadata answered {resp.status_code} for {url}: {_error_text(resp)}"
             )
         try:
-            return resp.json()
+            # orjson: a large environment's /services is tens of MB, decoded about twice as fast.
+            return orjson.loads(resp.content)
         except ValueError as e:
             raise MetadataError(
                 f"rancher-metadata sent invalid JSON for {url}: {resp.text[:80]!r}"
@@ -141,7 +143,7 @@ def load_snapshot(path: str | Path) -> Snapshot:
     """Read a snapshot file written by ``octodns-rancher snapshot``."""
     p = Path(path)
     try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
+        raw = orjson.loads(p.read_bytes())
     except OSError as e:
         raise MetadataError(f"cannot read metadata file {p}: {e.strerror or e}") from e
     except ValueError as e:
