@@ -239,7 +239,9 @@ def test_sigkill_while_writing_leaves_the_old_file(metadata, tmp_path):
         pytest.fail("could not catch the writer in the middle of its write")
     assert path.read_bytes() == old  # the reader's view: the old file, whole
     (partial,) = _temp_files(path)
-    assert 0 < partial.stat().st_size < size  # killed in the middle of the data
+    # Killed once data was in the temporary file and before the rename (almost always in the
+    # middle of the data; on a very busy machine possibly during the fsync after it).
+    assert 0 < partial.stat().st_size <= size
     _next_run_cleans_up(metadata, path, old)
 
 
