@@ -53,38 +53,36 @@ def test_published_records_answer_with_the_host_ips_and_ttl_300(tmp_path, metada
     assert "No changes were planned" in again.stdout + again.stderr
 
 
-def test_scale_down_and_moved_containers_are_followed(site, metadata_server, target):
-    metadata_server.reload(shop({"web": ["h0", "h1", "h2"], "api": ["h0"]}))
+def test_scaled_moved_and_removed_services_are_followed(site, metadata_server, target):
+    metadata_server.reload(shop({"web": ["h0", "h1", "h2"], "api": ["h0"], "db": ["h4"]}))
     site.publish()
     assert target.answer("web.shop.production") == (300, ips("h0", "h1", "h2"))
     assert target.answer("api.shop.production") == (300, ips("h0"))
 
     # web scaled down to two containers; api's container rescheduled on another host.
-    metadata_server.reload(shop({"web": ["h0", "h1"], "api": ["h3"]}))
+    metadata_server.reload(shop({"web": ["h0", "h1"], "api": ["h3"], "db": ["h4"]}))
     proc = site.publish()
     assert planned(proc, "Update") == {"web.shop.production", "api.shop.production"}
     assert target.answer("web.shop.production") == (300, ips("h0", "h1"))
     assert target.answer("api.shop.production") == (300, ips("h3"))
-    assert target.outside() == OUTSIDE
 
-
-def test_removed_service_is_deleted_with_the_sync_policy(site, metadata_server, target):
-    metadata_server.reload(shop({"web": ["h0"], "api": ["h1"]}))
-    site.publish()
-    assert target.answer("api.shop.production") == (300, ips("h1"))
-
-    metadata_server.reload(shop({"web": ["h0"]}))
+    # api removed from Rancher: the sync policy (the default) deletes it and its marker.
+    metadata_server.reload(shop({"web": ["h0", "h1"], "db": ["h4"]}))
     proc = site.publish()
     assert planned(proc, "Delete") == {"api.shop.production", "_owner.a.api.shop.production"}
+    assert not planned(proc, "Update") and not planned(proc, "Create")
     assert target.answer("api.shop.production") is None
     assert target.answer("_owner.a.api.shop.production", "TXT") is None
-    assert target.answer("web.shop.production") == (300, ips("h0"))
+    assert target.answer("web.shop.production") == (300, ips("h0", "h1"))
+    assert target.answer("db.shop.production") == (300, ips("h4"))
     assert target.outside() == OUTSIDE
 
 
 def test_removed_service_is_kept_with_the_upsert_only_policy(
-    tmp_path, metadata_server: MetadataServer, target: Target
+    tmp_path, metadata_server: MetadataServer, powerdns: Target
 ):
+    """The policy is a processor, the same for every provider: shown once, at PowerDNS."""
+    target = powerdns
     site = Site(
         tmp_path / "site", metadata_server.url, target, init_args=("--policy", "upsert-only")
     )
@@ -101,34 +99,28 @@ def test_removed_service_is_kept_with_the_upsert_only_policy(
     assert noop.returncode == 0 and not planned(noop, "Delete")
 
 
-def test_record_deleted_by_hand_is_reported_then_restored(site, metadata_server, target):
-    metadata_server.reload(shop({"web": ["h0", "h1"], "api": ["h2"]}))
+def test_records_deleted_or_edited_by_hand_are_reported_then_restored(
+    site, metadata_server, target
+):
+    metadata_server.reload(shop({"web": ["h0", "h1"], "api": ["h2"], "db": ["h3"]}))
     site.publish()
     target.delete("web.shop.production", "A")
-    assert target.answer("web.shop.production") is None
+    target.put("api.shop.production", "A", ["192.0.2.99"], ttl=60)
+    drifted = target.records()
 
+    # A plan (what a scheduled drift check runs) reports both and changes nothing.
     report = site.sync(doit=False)
     assert report.returncode == 0, report.stderr[-2000:]
     assert planned(report, "Create") == {"web.shop.production"}
-    assert target.answer("web.shop.production") is None  # a plan changes nothing
+    assert planned(report, "Update") == {"api.shop.production"}
+    assert not planned(report, "Delete")
+    assert target.records() == drifted
 
     site.sync()
     assert target.answer("web.shop.production") == (300, ips("h0", "h1"))
+    assert target.answer("api.shop.production") == (300, ips("h2"))
+    assert target.answer("db.shop.production") == (300, ips("h3"))
     assert target.outside() == OUTSIDE
-
-
-def test_record_edited_by_hand_is_reported_then_restored(site, metadata_server, target):
-    metadata_server.reload(shop({"web": ["h0", "h1"], "api": ["h2"]}))
-    site.publish()
-    target.put("web.shop.production", "A", ["192.0.2.99"], ttl=60)
-
-    report = site.sync(doit=False)
-    assert report.returncode == 0, report.stderr[-2000:]
-    assert planned(report, "Update") == {"web.shop.production"}
-    assert target.answer("web.shop.production") == (60, ["192.0.2.99"])
-
-    site.sync()
-    assert target.answer("web.shop.production") == (300, ips("h0", "h1"))
 
 
 def test_names_outside_the_environment_are_never_changed(site, metadata_server, target):

@@ -14,7 +14,9 @@ from tests.support.metadata_server import MetadataServer
 OWNER = '"octodns-rancher:production"'
 
 
-def test_hand_made_record_inside_the_subtree_is_never_deleted(site, metadata_server, target):
+def test_hand_made_record_inside_the_subtree_is_never_deleted(tmp_path, metadata_server, powerdns):
+    target = powerdns
+    site = Site(tmp_path / "site", metadata_server.url, target)
     target.put("manual.shop.production", "A", ["192.0.2.70"], ttl=120)
     metadata_server.reload(shop({"web": ["h0"], "api": ["h1"]}))
     site.publish()
@@ -54,8 +56,10 @@ def test_unmarked_record_with_our_name_is_not_taken_over(site, metadata_server, 
     assert site.sync().returncode == 0
 
 
-def test_identical_unmarked_record_is_not_adopted_silently(site, metadata_server, target):
+def test_identical_unmarked_record_is_not_adopted_silently(tmp_path, metadata_server, powerdns):
     """Same values as ours, no marker: claiming it would let a later sync delete it."""
+    target = powerdns
+    site = Site(tmp_path / "site", metadata_server.url, target)
     target.put("api.shop.production", "A", ips("h1"))
     metadata_server.reload(shop({"api": ["h1"]}))
     site.generate()
