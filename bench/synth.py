@@ -56,12 +56,13 @@ def service_name(index: int) -> tuple[str, str]:
 
 
 def services(
-    count: int, host_list: list[dict[str, Any]], generation: int = 0
+    count: int, host_list: list[dict[str, Any]], generation: int = 0, spread: int = PER_SERVICE
 ) -> list[dict[str, Any]]:
-    """``count`` services of PER_SERVICE running, healthy containers on distinct hosts.
+    """``count`` services of PER_SERVICE running, healthy containers on ``spread`` hosts.
 
-    ``generation`` shifts the hosts of one service in ten per step, so the same environment
-    at generation 1 changes 10 % of the records (each changed service moves by one host).
+    With the default spread every container runs on its own host and a record has 10 values;
+    with 1 they all run on one host, one value. ``generation`` shifts the hosts of one service
+    in ten per step, so the environment at generation 1 changes 10 % of the records.
     """
     n_hosts = len(host_list)
     out = []
@@ -70,7 +71,7 @@ def services(
         shift = generation if s % 10 == 0 else 0
         containers = []
         for j in range(PER_SERVICE):
-            h = host_list[(s * PER_SERVICE + j + shift) % n_hosts]
+            h = host_list[(s * spread + j % spread + shift) % n_hosts]
             c = scenario.container(stack, name, j + 1, h["name"], ports=["0.0.0.0:8080:8080/tcp"])
             c.update(
                 dns=["169.254.169.250"],
@@ -105,10 +106,10 @@ def services(
     return out
 
 
-def tree(containers: int, generation: int = 0) -> dict[str, Any]:
+def tree(containers: int, generation: int = 0, spread: int = PER_SERVICE) -> dict[str, Any]:
     """A version tree for ``MetadataServer`` with ``containers`` containers."""
     host_list = hosts(host_count(containers))
-    svc = services(containers // PER_SERVICE, host_list, generation)
+    svc = services(containers // PER_SERVICE, host_list, generation, spread)
     return scenario.tree(svc, host_list, ENVIRONMENT)
 
 
