@@ -309,8 +309,13 @@ def test_cli_refuses_bad_settings(tmp_path: Path, env: dict, message: str) -> No
     assert message in proc.stderr
 
 
-def test_sigterm_stops_the_cli_cleanly(repo: Path) -> None:
-    """The real command in a subprocess: SIGTERM mid-activity ends it with 0 and no debris."""
+@pytest.mark.parametrize("delay", [0.05, QUIET + 0.02, QUIET + 0.1])
+def test_sigterm_stops_the_cli_cleanly(repo: Path, delay: float) -> None:
+    """The real command in a subprocess: SIGTERM mid-activity ends it with 0 and no debris.
+
+    ``delay`` after a reload lands the signal in the quiet period, in the metadata read, or in
+    the generation and commit; whichever step it hits is either not begun or finished.
+    """
     with MetadataServer(trees()) as srv:
         env = {k: v for k, v in os.environ.items() if k not in _CLEAR_ENV}
         env.update(
@@ -334,7 +339,7 @@ def test_sigterm_stops_the_cli_cleanly(repo: Path) -> None:
         try:
             wait_for(lambda: count(repo) == 2, timeout=20, what="the first commit by the CLI")
             srv.reload(trees(api=True))
-            time.sleep(QUIET + 0.05)  # around the end of the quiet period: a cycle may be running
+            time.sleep(delay)
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=15)
         finally:
@@ -344,6 +349,8 @@ def test_sigterm_stops_the_cli_cleanly(repo: Path) -> None:
     assert list((repo / ".git").rglob("*.lock")) == []
     assert [p.name for p in (repo / "zones").iterdir()] == [f"{ZONE}.yaml"]
     assert git(repo, "fsck", "--no-progress") == ""
+    # A cycle that wrote the zone file also committed it: the file is never left half-published.
+    assert git(repo, "status", "--porcelain", "--", "zones") == ""
     lines = [line for line in err.splitlines() if line.strip()]
     assert all(line.startswith("{") for line in lines), err  # --log-format json throughout
     assert any('"SIGTERM received; stopping"' in line for line in lines)
