@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -123,21 +124,23 @@ def test_change_produces_exactly_one_commit_and_push(repo: Path) -> None:
 
 
 def test_reloads_with_same_data_and_flapping_commit_nothing(repo: Path) -> None:
-    with MetadataServer(trees()) as srv, watching(srv, repo) as w:
+    quiet = 0.8  # wide enough that a loaded test machine still reloads within it
+    settings = WatchSettings(quiet_period=quiet, resync_interval=60, max_wait=1, backoff_min=0.1)
+    with MetadataServer(trees()) as srv, watching(srv, repo, settings) as w:
         wait_for(lambda: count(repo) == 2 and w.cycles == 1, what="the first cycle")
         path = zone_path(repo / "zones", ZONE)
         mtime = path.stat().st_mtime_ns
         # Rancher reloads metadata with identical data: /version changes every time.
         for _ in range(3):
             srv.reload()
-            time.sleep(QUIET / 4)
+            time.sleep(quiet / 8)
         wait_for(lambda: w.cycles == 2, what="one regeneration for the burst of reloads")
         # A record that appears and disappears within the quiet period: no commit.
         srv.reload(trees(api=True))
-        time.sleep(QUIET / 3)
+        time.sleep(quiet / 8)
         srv.reload(trees())
         wait_for(lambda: w.cycles == 3, what="one regeneration after the flap")
-        time.sleep(QUIET + 0.5)
+        time.sleep(quiet + 0.5)
         assert w.cycles == 3
         assert count(repo) == 2
         assert path.stat().st_mtime_ns == mtime
@@ -178,7 +181,7 @@ def test_survives_metadata_going_away_and_coming_back(repo: Path) -> None:
             assert status == 503 and "rancher-metadata unreachable" in reason
             # Backoff is capped: the attempts go on at most backoff_max apart.
             before = w.failures
-            time.sleep(1.2)
+            time.sleep(1.5)
             assert w.failures >= before + 2
             srv = MetadataServer(trees(api=True), port=port).start()
             wait_for(lambda: count(repo) == 3, what="the commit after the server came back")
@@ -200,6 +203,32 @@ def test_survives_metadata_going_away_and_coming_back(repo: Path) -> None:
             w.stop()
             thread.join(timeout=10)
             srv.stop()
+    assert not thread.is_alive()
+
+
+def test_survives_a_metadata_server_that_never_answers(repo: Path) -> None:
+    """A socket that accepts connections and never answers: read timeouts, then recovery."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes the handshakes; nobody ever reads or answers
+    port = silent.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    opts = Options(zone=ZONE, zones_dir=repo / "zones", metadata_url=url, timeout=0.3)
+    w = Watcher(opts, FAST, GitPublisher(opts.zones_dir, push=False))
+    thread = threading.Thread(target=w.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: w.failures >= 2, what="read timeouts counted as failures")
+        assert w.metrics.health.status() == (False, w.metrics.health.metadata_reason)
+        assert "timed out" in w.metrics.health.metadata_reason
+        assert count(repo) == 1
+        silent.close()
+        with MetadataServer(trees(), port=port):
+            wait_for(lambda: count(repo) == 2, what="the first commit once metadata answers")
+    finally:
+        silent.close()
+        w.stop()
+        thread.join(timeout=10)
     assert not thread.is_alive()
 
 
