@@ -145,8 +145,7 @@ def test_shipped_config_plans_against_route53_on_moto():
     with MotoServer() as moto:
         zone_id = moto.create_zone("example.com")
         before = moto.record_sets(zone_id)
-        proc = run(["octodns-sync", "--config-file", "config/octodns.yaml"], cwd=ROOT,
-                   env=moto.env)
+        proc = run(["octodns-sync", "--config-file", "config/octodns.yaml"], cwd=ROOT, env=moto.env)
         assert proc.returncode == 0, proc.stderr
         plan = proc.stdout + proc.stderr
         assert "web.shop.production.example.com." in plan and "Create" in plan
