@@ -24,3 +24,38 @@ def test_pdns_server_that_exits_reports_its_log():
     message = str(err.value)
     assert "pdns_server did not start: pdns_server exited with status" in message
     assert "no-such-backend" in message  # from the server's own log
+
+
+def test_moto_server_logs_operations_and_answers_like_route53(moto):
+    moto.reset()
+    zone_id = moto.create_zone("example.org")
+    client = moto.client()
+    # The harness supplies what moto 5.2.5 leaves out and octodns-route53 reads.
+    assert client.list_health_checks()["IsTruncated"] is False
+    change = {
+        "Action": "CREATE",
+        "ResourceRecordSet": {
+            "Name": "a.example.org.",
+            "Type": "A",
+            "TTL": 300,
+            "ResourceRecords": [{"Value": "192.0.2.1"}],
+        },
+    }
+    client.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [change]})
+    delete = {**change, "Action": "DELETE"}
+    client.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [delete]})
+    # Re-creating a deleted record set works, as on Route53; creating a present one does not.
+    client.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [change]})
+    with pytest.raises(client.exceptions.InvalidChangeBatch):
+        client.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [change]})
+    names = {r["Name"] for r in moto.record_sets(zone_id)}
+    assert "a.example.org." in names
+    assert moto.operations() == [
+        "route53:CreateHostedZone",
+        "route53:ListHealthChecks",
+        *["route53:ChangeResourceRecordSets"] * 4,
+        "route53:ListResourceRecordSets",
+    ]
+    assert [r["status"] for r in moto.requests()][-2:] == [400, 200]
+    moto.reset()
+    assert moto.requests() == [] and moto.client().list_hosted_zones()["HostedZones"] == []

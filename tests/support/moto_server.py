@@ -177,7 +177,7 @@ class MotoServer:
 
 
 def _readline(proc: subprocess.Popen[str], timeout: float) -> str:
-    """First line of the child's stdout, or "" if it exits or stays silent too long."""
+    """First line of the child's stdout, or why there is none (it exited or stayed silent)."""
     box: list[str] = []
     t = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
     t.start()
@@ -219,8 +219,8 @@ class _Operations:
                 http = model.operation_model(op).http
                 uri = http["requestUri"].split("?")[0]
                 literal = len(re.sub(r"\{[^}]+\}", "", uri))
-                regex = re.sub(r"\\\{[^}]+?\\\}", "[^/]+", re.escape(uri).replace(r"\+\}", r"\}"))
-                regex = re.sub(r"\\\{[^}]+?\+\\\}", ".+", regex)
+                regex = re.sub(r"\\\{[^}]+?\\\+\\\}", ".+", re.escape(uri))  # {Key+}
+                regex = re.sub(r"\\\{[^}]+?\\\}", "[^/]+", regex)  # {Id}
                 routes.append((literal, http["method"], re.compile(regex.rstrip("/") + "/?"), op))
             routes.sort(key=lambda r: -r[0])  # most specific path first
             self._routes[service] = routes
