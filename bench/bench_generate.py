@@ -3,7 +3,7 @@
 Each size is served over HTTP on 127.0.0.1 by the tests' ``MetadataServer`` and read by the real
 CLI in a child process, three runs in a row: the first run (no zone file yet), a run that finds
 nothing new (the file must stay untouched), and a run after 10 % of the services moved host.
-For each run: wall time, peak RSS of the child (``wait4``'s ``ru_maxrss``), metadata requests
+For each run: wall time, peak RSS of the CLI (GNU ``time``'s ``%M``), metadata requests
 and whether the file was written. The best wall time of ``--repeat`` rounds is reported.
 
 For comparison, the per-host way of reading the same environment (``/self/stack``,
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -41,6 +42,7 @@ from bench import synth  # noqa: E402
 from tests.support.metadata_server import MetadataServer  # noqa: E402
 
 CLI = Path(sys.executable).parent / "octodns-rancher"
+TIME = shutil.which("time", path="/usr/bin:/bin")  # GNU time (Debian package "time")
 API = "2016-07-29"
 ZONE = "example.com"
 
@@ -105,14 +107,18 @@ def run_cli(srv: MetadataServer, zones: Path, size: int, case: str) -> Run:
     cmd = [str(CLI), "generate", "--metadata-url", srv.url, "--zone", ZONE]
     cmd += ["--zones-dir", str(zones)]
     env = {k: v for k, v in os.environ.items() if k not in ("METADATA_FILE", "ROOT_DOMAIN")}
-    with tempfile.TemporaryFile() as out:
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as rss:
+        # GNU time reports the CLI's own peak RSS: wait4 here would count the pages of this
+        # large process that the child shares between fork and exec.
+        timed = [TIME, "-f", "%M", "-o", rss.name, *cmd] if TIME else cmd
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(timed, stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         log = out.read().decode(errors="replace")
+        peak_kb = int(rss.read().split()[-1]) if TIME else usage.ru_maxrss
     if proc.returncode != 0:
         raise SystemExit(f"generate failed at {size} containers ({case}):\n{log}")
     after = path.read_bytes()
@@ -121,7 +127,7 @@ def run_cli(srv: MetadataServer, zones: Path, size: int, case: str) -> Run:
         size=size,
         case=case,
         seconds=seconds,
-        peak_rss_mb=usage.ru_maxrss / 1024,
+        peak_rss_mb=peak_kb / 1024,
         requests=len(srv.requests),
         written=written,
         records=sum(1 for line in after.decode().splitlines() if line.startswith("  type: ")),
@@ -179,6 +185,39 @@ def bench_size(size: int, repeat: int) -> tuple[list[Run], dict[str, Any]]:
     return list(best.values()), compare
 
 
+def stages(size: int) -> str:
+    """Seconds per stage of one run in this process, as ``pipeline.compute`` runs them."""
+    import gc
+
+    from octodns_rancher import model, publish, records, render
+    from octodns_rancher.source import MetadataClient
+
+    srv = serve(synth.tree(size))
+    try:
+        warm(srv)
+        times: list[tuple[str, float]] = []
+        gc.disable()
+        start = time.perf_counter()
+        snap = MetadataClient(srv.url).fetch()
+        times.append(("fetch and decode", time.perf_counter() - start))
+        start = time.perf_counter()
+        env = model.build(snap)
+        times.append(("model", time.perf_counter() - start))
+        start = time.perf_counter()
+        recs = records.desired_records(env, records.Settings(ZONE))
+        times.append(("records", time.perf_counter() - start))
+        start = time.perf_counter()
+        text = render.render_octodns(recs, ZONE)
+        times.append(("render", time.perf_counter() - start))
+        start = time.perf_counter()
+        publish.summarize(text, text)
+        times.append(("compare with the file", time.perf_counter() - start))
+    finally:
+        gc.enable()
+        srv.stop()
+    return ", ".join(f"{name} {sec:.2f} s" for name, sec in times)
+
+
 def table(runs: list[Run], compare: list[dict[str, Any]]) -> str:
     lines = [
         "| containers | run | wall time | peak RSS | metadata requests | file written | records |",
@@ -209,7 +248,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3, help="rounds per size (best is kept)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--stages", action="store_true", help="only time each stage in-process, per size"
+    )
     args = parser.parse_args(argv)
+    if args.stages:
+        for size in args.sizes:
+            sys.stdout.write(f"{size:,} containers: {stages(size)}\n")
+        return 0
     runs: list[Run] = []
     compare = []
     for size in args.sizes:
