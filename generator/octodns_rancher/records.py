@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import ConfigError
 from .model import Container, Environment, Host, Service
@@ -174,11 +175,10 @@ def _service_records(
     ref = ServiceRef(stack=service.stack_name, service=service.name, uuid=service.uuid)
     records = []
     for rtype, version in (("A", 4), ("AAAA", 6)):
-        values = tuple(sorted((ip for ip in ips if ip.version == version), key=int))
-        if values:
-            records.append(
-                DesiredRecord(name, rtype, settings.ttl, tuple(_ip_text(v) for v in values), ref)
-            )
+        chosen = sorted((a for a in ips.values() if a.version == version), key=_by_value)
+        if chosen:
+            values = tuple(a.text for a in chosen)
+            records.append(DesiredRecord(name, rtype, settings.ttl, values, ref))
     return records
 
 
@@ -219,10 +219,9 @@ def _service_fqdn(
     return fqdn
 
 
-def _service_ips(
-    service: Service, env: Environment, require_ports: bool
-) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    ips: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
+def _service_ips(service: Service, env: Environment, require_ports: bool) -> dict[str, _Address]:
+    """The service's usable addresses, by canonical text."""
+    ips: dict[str, _Address] = {}
     for container in service.containers:
         if container.state != "running" or container.health_state not in HEALTHY:
             continue
@@ -241,7 +240,7 @@ def _service_ips(
             continue
         raw = container_ip(container, host)
         try:
-            ip = _ip_address(raw)
+            ip = _address(raw)
         except ValueError:
             log.warning(
                 "service %s: container %s on host %s has invalid IP %r; skipped",
@@ -251,10 +250,10 @@ def _service_ips(
                 raw,
             )
             continue
-        if ip.is_unspecified:
-            log.warning("service %s: host %s has IP %s; skipped", service.ref, host.name, ip)
+        if ip.unspecified:
+            log.warning("service %s: host %s has IP %s; skipped", service.ref, host.name, ip.text)
             continue
-        if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id:
+        if ip.scoped:
             # fe80::1%eth0 names an interface of one machine; an AAAA record cannot hold it.
             log.warning(
                 "service %s: container %s on host %s has scoped IP %r; skipped",
@@ -264,20 +263,33 @@ def _service_ips(
                 raw,
             )
             continue
-        ips.add(ip)
+        ips[ip.text] = ip
     return ips
 
 
-@functools.lru_cache(maxsize=65536)
-def _ip_address(raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """``ipaddress.ip_address``, parsed once per address: containers share their hosts' IPs."""
-    return ipaddress.ip_address(raw)
+class _Address(NamedTuple):
+    """What the rules need of a parsed address."""
+
+    text: str  # canonical, as str(ipaddress) writes it
+    version: int
+    value: int
+    unspecified: bool
+    scoped: bool  # an IPv6 address with a zone (fe80::1%eth0)
 
 
 @functools.lru_cache(maxsize=65536)
-def _ip_text(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    """An address's canonical text, made once per address."""
-    return str(ip)
+def _address(raw: str) -> _Address:
+    """Parse an address once per distinct text: containers share their hosts' addresses.
+
+    Raises ValueError like ``ipaddress.ip_address``.
+    """
+    ip = ipaddress.ip_address(raw)
+    scoped = isinstance(ip, ipaddress.IPv6Address) and bool(ip.scope_id)
+    return _Address(str(ip), ip.version, int(ip), ip.is_unspecified, scoped)
+
+
+def _by_value(address: _Address) -> int:
+    return address.value
 
 
 def container_ip(container: Container, host: Host) -> str:
@@ -292,6 +304,7 @@ def container_ip(container: Container, host: Host) -> str:
     return host.agent_ip
 
 
+@functools.lru_cache(maxsize=65536)
 def port_bind_ip(spec: str) -> str:
     """The bind IP of ``[ip:]public:private/proto``; '' when there is none.
 
