@@ -1,0 +1,217 @@
+"""Set-up and follow-up commands: ``init``, ``iam-policy`` and ``writeback``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .options import EXIT_CHANGES, EXIT_OK, log, log_flags, truthy
+
+
+def add_init(sub: Any) -> None:
+    p = sub.add_parser(
+        "init",
+        help="write an octoDNS config for a zone, environment and provider",
+        description="Render config/octodns.yaml: the zone files as source, the provider as "
+        "target, and a filter that keeps octoDNS inside <environment>.<zone>.",
+    )
+    log_flags(p)
+    p.add_argument("--zone", default=os.environ.get("ROOT_DOMAIN"), help="e.g. example.com")
+    p.add_argument("--environment", required=True, help="Rancher environment name")
+    p.add_argument(
+        "--provider",
+        choices=("route53", "powerdns", "yaml"),
+        default="route53",
+        help="octoDNS target (default %(default)s)",
+    )
+    p.add_argument("--zones-dir", default="./zones", help="zone files directory (./zones)")
+    p.add_argument(
+        "--policy",
+        choices=("sync", "upsert-only"),
+        default="sync",
+        help="sync deletes records of removed services; upsert-only never deletes",
+    )
+    p.add_argument(
+        "--owner-id",
+        default=os.environ.get("OWNER_ID") or None,
+        help="value of the TXT ownership markers, unique per environment and installation "
+        "sharing a zone (env OWNER_ID; default octodns-rancher:<environment>)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("config/octodns.yaml"),
+        help="file to write (default %(default)s; - for stdout)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_init)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from ..config import render_octodns_config
+    from ..publish import write_atomic
+
+    if not args.zone:
+        raise ConfigError("no zone given: pass --zone or set ROOT_DOMAIN")
+    text = render_octodns_config(
+        zone=args.zone,
+        environment=args.environment,
+        provider=args.provider,
+        zones_dir=args.zones_dir,
+        policy=args.policy,
+        owner_id=args.owner_id,
+    )
+    if str(args.output) == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    if args.output.exists() and not args.force:
+        raise ConfigError(f"{args.output} exists; pass --force to overwrite it")
+    write_atomic(args.output, text)
+    log.info("wrote %s", args.output)
+    return EXIT_OK
+
+
+def add_iam_policy(sub: Any) -> None:
+    p = sub.add_parser(
+        "iam-policy",
+        help="print the least-privilege AWS IAM policy for octodns-sync to Route53",
+        description="Print the IAM policy JSON that lets octodns-sync plan and apply this "
+        "zone in Route53 and nothing more: read calls as needed, and "
+        "route53:ChangeResourceRecordSets only on the one hosted zone. With --zone and "
+        "--environment, changes are also limited to A/AAAA records and their TXT "
+        "ownership markers under <environment>.<zone>.",
+    )
+    log_flags(p)
+    p.add_argument(
+        "--hosted-zone-id",
+        default=os.environ.get("HOSTED_ZONE_ID") or None,
+        help="the Route53 hosted zone id, e.g. Z0123456789ABC (env HOSTED_ZONE_ID; required)",
+    )
+    p.add_argument(
+        "--zone",
+        default=os.environ.get("ROOT_DOMAIN") or None,
+        help="limit changes to names under <environment>.<zone> (env ROOT_DOMAIN)",
+    )
+    p.add_argument(
+        "--environment",
+        default=os.environ.get("RANCHER_ENVIRONMENT") or None,
+        help="Rancher environment name, with --zone (env RANCHER_ENVIRONMENT)",
+    )
+    p.set_defaults(func=cmd_iam_policy)
+
+
+def cmd_iam_policy(args: argparse.Namespace) -> int:
+    from ..iam import policy_json
+
+    if not args.hosted_zone_id:
+        raise ConfigError("no hosted zone given: pass --hosted-zone-id or set HOSTED_ZONE_ID")
+    sys.stdout.write(policy_json(args.hosted_zone_id, args.zone, args.environment))
+    return EXIT_OK
+
+
+def add_writeback(sub: Any) -> None:
+    env = os.environ.get
+    p = sub.add_parser(
+        "writeback",
+        help="set each service's fqdn in Rancher after the records were applied",
+        description="POST an externalDnsEvent (dns.update) per service to the Rancher API, as "
+        "Rancher's external DNS service did, so Rancher shows each service's fqdn. Services "
+        "come from the annotations in the zone file. Failures are retried and reported; the "
+        "exit code stays 0 unless --strict. Keys only from CATTLE_ACCESS_KEY and "
+        "CATTLE_SECRET_KEY.",
+    )
+    log_flags(p)
+    p.add_argument(
+        "--cattle-url",
+        default=env("CATTLE_URL") or None,
+        help="Rancher API URL, e.g. http://rancher:8080/v1 (env CATTLE_URL); "
+        "without it write-back is skipped",
+    )
+    p.add_argument(
+        "--zone", default=env("ROOT_DOMAIN") or None, help="the DNS zone (env ROOT_DOMAIN)"
+    )
+    p.add_argument(
+        "--zones-dir",
+        type=Path,
+        default=Path(env("ZONES_DIR") or "zones"),
+        help="directory of zone files (env ZONES_DIR; default zones)",
+    )
+    p.add_argument(
+        "--since",
+        default=env("WRITEBACK_SINCE") or None,
+        help="git revision: only services whose records were added or changed since then "
+        "(env WRITEBACK_SINCE; default: every service in the zone)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=env("WRITEBACK_RETRIES") or 3,
+        help="retries per event on 5xx or connection errors (env WRITEBACK_RETRIES; default 3)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=env("WRITEBACK_TIMEOUT") or 10.0,
+        help="seconds per request (env WRITEBACK_TIMEOUT; default 10)",
+    )
+    p.add_argument(
+        "--backoff",
+        type=float,
+        default=env("WRITEBACK_BACKOFF") or 0.5,
+        help="seconds before the first retry, doubled each time (env WRITEBACK_BACKOFF; "
+        "default 0.5)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        default=truthy(env("WRITEBACK_STRICT")),
+        help="exit 1 if any event failed (env WRITEBACK_STRICT=1; default: report only)",
+    )
+    p.set_defaults(func=cmd_writeback)
+
+
+def cmd_writeback(args: argparse.Namespace) -> int:
+    from ..pipeline import zone_path
+    from ..writeback import (
+        RancherApi,
+        changed_names,
+        read_zone,
+        services_in_zone,
+        write_back,
+        zone_at_revision,
+    )
+
+    if not args.zone:
+        raise ConfigError("no zone given: pass --zone or set ROOT_DOMAIN")
+    if not args.cattle_url:
+        log.warning("no CATTLE_URL: skipping the write-back of fqdns to Rancher")
+        return EXIT_OK
+    path = zone_path(args.zones_dir, args.zone)
+    text = read_zone(path)
+    names = None
+    if args.since:
+        names = changed_names(zone_at_revision(path, args.since), text)
+    targets = services_in_zone(text, args.zone, names)
+    if not targets:
+        log.info("%s: no service changed; nothing to write back", path)
+        return EXIT_OK
+    api = RancherApi(
+        args.cattle_url,
+        os.environ.get("CATTLE_ACCESS_KEY"),
+        os.environ.get("CATTLE_SECRET_KEY"),
+        timeout=args.timeout,
+        retries=args.retries,
+        backoff=args.backoff,
+    )
+    try:
+        report = write_back(api, targets)
+    finally:
+        api.close()
+    for line in report.lines():
+        (log.info if report.ok else log.warning)("%s", line)
+    return EXIT_CHANGES if (args.strict and not report.ok) else EXIT_OK
