@@ -76,6 +76,20 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(key, raising=False)
 
 
+def generate_args(metadata_url: str, zones: Path, *extra: str) -> list[str]:
+    """`generate` for zone example.com from a metadata server into ``zones``, plus ``extra``."""
+    return [
+        "generate",
+        "--metadata-url",
+        metadata_url,
+        "--zone",
+        "example.com",
+        "--zones-dir",
+        str(zones),
+        *extra,
+    ]
+
+
 def write_snapshot(path: Path, data: dict) -> Path:
     path.write_text(json.dumps(data))
     return path

@@ -8,24 +8,14 @@ from pathlib import Path
 import pytest
 
 from octodns_rancher.cli import main
-from tests.conftest import FIXTURES, run
+from tests.conftest import FIXTURES, generate_args, run
 
 GOLDEN = (FIXTURES / "golden" / "example.com.yaml").read_text()
 
 
 def generate(metadata, tmp_path, *extra, env=None):
     return run(
-        [
-            "octodns-rancher",
-            "generate",
-            "--metadata-url",
-            metadata.url,
-            "--zone",
-            "example.com",
-            "--zones-dir",
-            str(tmp_path / "zones"),
-            *extra,
-        ],
+        ["octodns-rancher", *generate_args(metadata.url, tmp_path / "zones", *extra)],
         env=env,
     )
 

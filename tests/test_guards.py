@@ -25,7 +25,7 @@ from octodns_rancher.guards import (
 )
 from octodns_rancher.records import DesiredRecord, ServiceRef
 from octodns_rancher.render import build_zone, render_octodns
-from tests.conftest import run
+from tests.conftest import generate_args, run
 from tests.support import scenario as sc
 
 HOSTS = [sc.host("h1", "203.0.113.1"), sc.host("h2", "203.0.113.2")]
@@ -44,18 +44,7 @@ def serve(metadata, names: list[str], hosts: list[dict] | None = None) -> None:
 
 
 def generate(metadata, zones: Path, *extra: str) -> int:
-    return main(
-        [
-            "generate",
-            "--metadata-url",
-            metadata.url,
-            "--zone",
-            "example.com",
-            "--zones-dir",
-            str(zones),
-            *extra,
-        ]
-    )
+    return main(generate_args(metadata.url, zones, *extra))
 
 
 class Snapshot:
@@ -125,18 +114,7 @@ def test_removing_more_than_30_percent_is_refused(metadata, zones):
     """Run as the installed command: exit 2, the message on stderr, the file untouched."""
     before = Snapshot(zones)
     serve(metadata, NAMES[4:])  # 4 of 12 = 33 %
-    proc = run(
-        [
-            "octodns-rancher",
-            "generate",
-            "--metadata-url",
-            metadata.url,
-            "--zone",
-            "example.com",
-            "--zones-dir",
-            str(zones),
-        ]
-    )
+    proc = run(["octodns-rancher", *generate_args(metadata.url, zones)])
     assert proc.returncode == 2, proc.stderr
     assert (
         f"{zones / 'example.com.yaml'}: this run would remove 4 of 12 record(s) (33.3 %), "

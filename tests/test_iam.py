@@ -22,7 +22,7 @@ import pytest
 
 from octodns_rancher.errors import ConfigError
 from octodns_rancher.iam import normalize_zone_id, policy
-from tests.conftest import run
+from tests.conftest import generate_args, run
 from tests.support import scenario as sc
 from tests.support.moto_server import MotoServer
 
@@ -128,20 +128,7 @@ def _shop(web_ips: list[str], extra: bool) -> dict[str, Any]:
 
 
 def _generate(metadata, zones: Path) -> None:
-    run(
-        [
-            "octodns-rancher",
-            "generate",
-            "--metadata-url",
-            metadata.url,
-            "--zone",
-            "example.com",
-            "--zones-dir",
-            str(zones),
-            "--force",
-        ],
-        check=True,
-    )
+    run(["octodns-rancher", *generate_args(metadata.url, zones, "--force")], check=True)
 
 
 def _sync(config: Path, moto: MotoServer, *extra: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from octodns_rancher.lock import LockBusyError, lock_path, remove_stale_temp_files, run_lock
-from tests.conftest import BIN, ROOT, run
+from tests.conftest import BIN, ROOT, generate_args, run
 
 # Holds the lock of argv[1] until its stdin closes; says LOCKED once it has it.
 HOLDER = """
@@ -76,17 +76,7 @@ def _reap_children():
 
 
 def generate_cmd(metadata, zones: Path, *extra: str) -> list[str]:
-    return [
-        "octodns-rancher",
-        "generate",
-        "--metadata-url",
-        metadata.url,
-        "--zone",
-        "example.com",
-        "--zones-dir",
-        str(zones),
-        *extra,
-    ]
+    return ["octodns-rancher", *generate_args(metadata.url, zones, *extra)]
 
 
 @pytest.fixture
