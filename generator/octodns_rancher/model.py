@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import compact
 from .errors import MetadataError
 from .source import Snapshot
 
@@ -68,9 +69,84 @@ def build(snapshot: Snapshot, environment: str | None = None) -> Environment:
     ``environment`` overrides the name read from ``/self/stack``; one of them must exist.
     """
     env_name, env_uuid = _environment(snapshot.self_stack, environment)
+    answers = snapshot.compact
+    if answers is not None:
+        try:
+            hosts = _compact_hosts(answers.hosts)
+            services = _compact_services(answers.services)
+            return Environment(name=env_name, uuid=env_uuid, hosts=hosts, services=services)
+        except _Unreadable:
+            pass  # the generic reader below names what cannot be read
     hosts = _hosts(snapshot.hosts)
     services = _services(snapshot.services)
     return Environment(name=env_name, uuid=env_uuid, hosts=hosts, services=services)
+
+
+class _Unreadable(Exception):
+    """The compact answers hold something the model refuses; the generic reader names it."""
+
+
+def _compact_hosts(items: list[compact.Host] | None) -> dict[str, Host]:
+    """:func:`_hosts` for typed answers: the same result, fields already known to be text."""
+    hosts: dict[str, Host] = {}
+    for h in items or ():
+        uuid = _text(h.uuid)
+        if not uuid:
+            raise _Unreadable
+        hosts[uuid] = Host(
+            uuid=uuid,
+            name=_text(h.name) or _text(h.hostname) or uuid,
+            agent_ip=_text(h.agent_ip),
+            labels=_compact_labels(h.labels),
+        )
+    return dict(sorted(hosts.items()))
+
+
+def _compact_services(items: list[compact.Service] | None) -> tuple[Service, ...]:
+    """:func:`_services` for typed answers: the same result, fields already known to be text."""
+    services = []
+    for s in items or ():
+        name = _text(s.name)
+        stack = _text(s.stack_name)
+        if not name or not stack:
+            raise _Unreadable
+        ref = f"{stack}/{name}"
+        containers = []
+        # Once per container: the fields are str or None, read inline ("x or ''" is _text).
+        for j, c in enumerate(s.containers or ()):
+            ports = c.ports
+            containers.append(
+                Container(
+                    (c.name or "").strip() or _container_where(ref, j),
+                    (c.uuid or "").strip(),
+                    (c.state or "").strip(),
+                    (c.health_state or "").strip(),
+                    (c.host_uuid or "").strip(),
+                    tuple([p for p in ports if p]) if ports else (),
+                )
+            )
+        containers.sort(key=_container_key)
+        services.append(
+            Service(
+                name=name,
+                uuid=_text(s.uuid),
+                stack_name=stack,
+                kind=_text(s.kind),
+                labels=_compact_labels(s.labels),
+                containers=tuple(containers),
+                fqdn=_text(s.fqdn),
+            )
+        )
+    services.sort(key=lambda s: (s.stack_name, s.name, s.uuid))
+    return tuple(services)
+
+
+def _container_key(c: Container) -> tuple[str, str]:
+    return (c.name, c.uuid)
+
+
+def _compact_labels(value: dict[str, str] | None) -> dict[str, str]:
+    return {k: v.strip() for k, v in sorted(value.items())} if value else {}
 
 
 def _environment(self_stack: Any, override: str | None) -> tuple[str, str]:

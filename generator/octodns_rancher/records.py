@@ -77,8 +77,12 @@ class DesiredRecord:
         return f"{self.name}.{zone}"
 
 
+@functools.lru_cache(maxsize=65536)
 def sanitize_label(value: str) -> str:
-    """Rancher's rule: lower-case, ``[^a-z0-9-]`` to ``-``, runs collapsed, no edge ``-``."""
+    """Rancher's rule: lower-case, ``[^a-z0-9-]`` to ``-``, runs collapsed, no edge ``-``.
+
+    Cached: every service of an environment sanitises the same environment and stack names.
+    """
     label = re.sub(r"[^a-z0-9-]", "-", value.lower())
     label = re.sub(r"-{2,}", "-", label)
     return label.strip("-")
@@ -96,6 +100,7 @@ def subtree(environment: str, zone: str) -> str:
     return f"{environment_label(environment)}.{zone}"
 
 
+@functools.lru_cache(maxsize=1024)
 def template_errors(template: str) -> str:
     """'' when the template only uses Rancher's placeholders, else what is wrong with it."""
     if not template.strip():
@@ -113,10 +118,15 @@ def render_name(template: str, service: Service, environment: str) -> str:
         "stack_name": sanitize_label(service.stack_name),
         "environment_name": sanitize_label(environment),
     }
-    empty = sorted({k for k in _PLACEHOLDER.findall(template) if not values[k]})
+    empty = sorted({k for k in _placeholders(template) if not values[k]})
     if empty:
         raise ValueError(f"{', '.join(empty)} sanitises to nothing")
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template).lower().strip(".")
+
+
+@functools.lru_cache(maxsize=1024)
+def _placeholders(template: str) -> tuple[str, ...]:
+    return tuple(_PLACEHOLDER.findall(template))
 
 
 def desired_records(env: Environment, settings: Settings) -> list[DesiredRecord]:

@@ -220,6 +220,9 @@ class _BlockWriter:
         self.plain: dict[str, bool] = {}
         self.resolver = yaml.resolver.Resolver()
         self.out: list[str] = []
+        # Key order of mappings by their keys (each record's mappings share a few key sets),
+        # for key sets whose natural keys are all different: then values never count.
+        self.orders: dict[tuple[Any, ...], list[Any]] = {}
 
     def document(self, data: dict[str, Any]) -> str | None:
         if not isinstance(data, dict) or not data:
@@ -230,6 +233,13 @@ class _BlockWriter:
         return "".join(self.out)
 
     def scalar(self, value: Any) -> str | None:
+        # Most scalars repeat (names, addresses, "A", the service annotation): the cache of
+        # strings already checked answers first. Only strings are ever stored in it.
+        try:
+            if self.plain.get(value):
+                return value if type(value) is str else str(value)
+        except TypeError:  # unhashable: not a scalar this writer writes
+            return None
         if isinstance(value, str):
             value = str(value)
             ok = self.plain.get(value)
@@ -253,7 +263,7 @@ class _BlockWriter:
         out = self.out
         pad = " " * indent
         prefix = first_prefix
-        for key, value in _natural_items(data, self.sort_key):
+        for key, value in self.items(data):
             k = self.scalar(key) if isinstance(key, str) else None
             if k is None or len(k) >= 128:  # PyYAML writes longer keys as "? key"
                 return False
@@ -276,6 +286,19 @@ class _BlockWriter:
                 out.append(f"{prefix}{k}: {v}\n")
             prefix = pad
         return True
+
+    def items(self, data: dict[str, Any]) -> list[tuple[Any, Any]]:
+        """``_natural_items(data)``, remembering the order of small key sets."""
+        if len(data) > 8:
+            return _natural_items(data, self.sort_key)
+        keys = tuple(data)
+        order = self.orders.get(keys)
+        if order is not None:
+            return [(k, data[k]) for k in order]
+        items = _natural_items(data, self.sort_key)
+        if len({self.sort_key(k) for k in keys}) == len(keys):
+            self.orders[keys] = [k for k, _ in items]
+        return items
 
     def sequence(self, items: list[Any], indent: int) -> bool:
         """Write a list inside a mapping: PyYAML puts its dashes at the mapping's indent."""

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from . import compact
 from .errors import MetadataError
 
 log = logging.getLogger(__name__)
@@ -29,16 +31,98 @@ SUPPORTED_API_VERSIONS = ("2016-07-29", "2015-12-19")
 SNAPSHOT_FORMAT = "octodns-rancher-snapshot/1"
 
 
-@dataclass
 class Snapshot:
-    """The raw answers of one read of rancher-metadata, as the model stage consumes them."""
+    """The raw answers of one read of rancher-metadata, as the model stage consumes them.
 
-    api_version: str
-    services: list[Any]
-    hosts: list[Any]
-    self_stack: dict[str, Any] | None = None
-    origin: str = ""
-    requests: int = field(default=0, compare=False)
+    ``services`` and ``hosts`` are what the server said. A snapshot read by
+    :meth:`MetadataClient.fetch` or :func:`load_snapshot` also holds them in ``compact`` form
+    (only the fields the model reads), and decodes the raw answers only when they are asked
+    for (to save them, say): a run that only builds the model never holds the whole decoded
+    tree. Once the raw answers have been handed out, the compact form is dropped, so the model
+    always reads what a caller may have changed.
+    """
+
+    def __init__(
+        self,
+        api_version: str,
+        services: list[Any] | None,
+        hosts: list[Any] | None,
+        self_stack: dict[str, Any] | None = None,
+        origin: str = "",
+        requests: int = 0,
+    ) -> None:
+        self.api_version = api_version
+        self._services = services
+        self._hosts = hosts
+        self.self_stack = self_stack
+        self.origin = origin
+        self.requests = requests
+        self._raw: Callable[[], tuple[Any, Any]] | None = None
+        self._compact: compact.Answers | None = None
+
+    @classmethod
+    def lazy(
+        cls,
+        api_version: str,
+        answers: compact.Answers,
+        raw: Callable[[], tuple[Any, Any]],
+        self_stack: dict[str, Any] | None = None,
+        origin: str = "",
+    ) -> Snapshot:
+        """A snapshot whose raw ``(services, hosts)`` are decoded by ``raw`` when first read."""
+        snap = cls(api_version, None, None, self_stack, origin)
+        snap._raw, snap._compact = raw, answers
+        return snap
+
+    @property
+    def compact(self) -> compact.Answers | None:
+        """The answers in compact form, or ``None`` once the raw ones are in use."""
+        return self._compact
+
+    def _decode(self) -> None:
+        if self._raw is not None:
+            self._services, self._hosts = self._raw()
+            self._raw, self._compact = None, None
+
+    @property
+    def services(self) -> list[Any]:
+        self._decode()
+        return self._services  # type: ignore[return-value]
+
+    @services.setter
+    def services(self, value: list[Any]) -> None:
+        self._decode()
+        self._services = value
+
+    @property
+    def hosts(self) -> list[Any]:
+        self._decode()
+        return self._hosts  # type: ignore[return-value]
+
+    @hosts.setter
+    def hosts(self, value: list[Any]) -> None:
+        self._decode()
+        self._hosts = value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Snapshot):
+            return NotImplemented
+        return (
+            self.api_version,
+            self.services,
+            self.hosts,
+            self.self_stack,
+            self.origin,
+        ) == (other.api_version, other.services, other.hosts, other.self_stack, other.origin)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Snapshot(api_version={self.api_version!r}, services={self.services!r}, "
+            f"hosts={self.hosts!r}, self_stack={self.self_stack!r}, origin={self.origin!r}, "
+            f"requests={self.requests!r})"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -93,6 +177,13 @@ class MetadataClient:
 
         The server labels JSON as ``text/plain``, so the body is parsed whatever the header.
         """
+        url, resp = self._request(path, params, timeout)
+        return _decode_json(url, resp)
+
+    def _request(
+        self, path: str, params: dict[str, str] | None = None, timeout: float | None = None
+    ) -> tuple[str, requests.Response]:
+        """GET ``path`` under the API version; the URL and the answer, which must be a 200."""
         url = f"{self.base}/{path.lstrip('/')}"
         self.requests_made += 1
         try:
@@ -103,13 +194,17 @@ class MetadataClient:
             raise MetadataError(
                 f"rancher-metadata answered {resp.status_code} for {url}: {_error_text(resp)}"
             )
+        return url, resp
+
+    def _answer(self, path: str, typed: Callable[[Any], Any]) -> _Answer:
+        """GET ``path`` and decode it with ``typed``, or generically if it has another shape."""
+        url, resp = self._request(path)
         try:
-            # orjson: a large environment's /services is tens of MB, decoded about twice as fast.
-            return orjson.loads(resp.content)
-        except ValueError as e:
-            raise MetadataError(
-                f"rancher-metadata sent invalid JSON for {url}: {resp.text[:80]!r}"
-            ) from e
+            return _Answer(url, resp, typed(resp.content))
+        except compact.NotCompact:
+            answer = _Answer(url, resp, None)
+            answer.value, answer.generic = _decode_json(url, resp), True
+            return answer
 
     def version(self) -> str:
         """The current data version (a random UUID that changes on every reload)."""
@@ -125,27 +220,87 @@ class MetadataClient:
         """Read the environment: 3 requests, or 2 when the environment name is given."""
         start = self.requests_made
         self_stack = None if environment_known else self.get("self/stack")
-        services = self.get("services")
-        hosts = self.get("hosts")
-        snap = Snapshot(
-            api_version=self.api_version,
-            services=services,
-            hosts=hosts,
-            self_stack=self_stack,
-            origin=self.base,
-        )
+        services = self._answer("services", compact.services)
+        hosts = self._answer("hosts", compact.hosts)
+        if not services.generic and not hosts.generic:
+            snap = Snapshot.lazy(
+                self.api_version,
+                compact.Answers(services.compact, hosts.compact),
+                lambda: (services.raw(), hosts.raw()),
+                self_stack=self_stack,
+                origin=self.base,
+            )
+        else:
+            snap = Snapshot(
+                api_version=self.api_version,
+                services=services.raw(),
+                hosts=hosts.raw(),
+                self_stack=self_stack,
+                origin=self.base,
+            )
         snap.requests = self.requests_made - start
         log.debug("read %s in %d requests", self.base, snap.requests)
         return snap
+
+
+class _Answer:
+    """One answer of rancher-metadata: typed when it has the expected shape, raw on demand."""
+
+    def __init__(self, url: str, resp: requests.Response, typed: Any) -> None:
+        self.url, self.resp, self.compact = url, resp, typed
+        self.value: Any = None
+        self.generic = False
+
+    def raw(self) -> Any:
+        if not self.generic:
+            self.value, self.generic = _decode_json(self.url, self.resp), True
+        return self.value
+
+
+def _decode_json(url: str, resp: requests.Response) -> Any:
+    try:
+        # orjson: a large environment's /services is tens of MB, decoded about twice as fast.
+        return orjson.loads(resp.content)
+    except ValueError as e:
+        raise MetadataError(
+            f"rancher-metadata sent invalid JSON for {url}: {resp.text[:80]!r}"
+        ) from e
 
 
 def load_snapshot(path: str | Path) -> Snapshot:
     """Read a snapshot file written by ``octodns-rancher snapshot``."""
     p = Path(path)
     try:
-        raw = orjson.loads(p.read_bytes())
+        data = p.read_bytes()
     except OSError as e:
         raise MetadataError(f"cannot read metadata file {p}: {e.strerror or e}") from e
+    try:
+        typed = compact.snapshot_file(data)
+        if typed.services is msgspec.UNSET or typed.hosts is msgspec.UNSET:
+            raise compact.NotCompact("no services or hosts")
+        if orjson.loads(memoryview(typed.format)) != SNAPSHOT_FORMAT:
+            raise compact.NotCompact("not a snapshot")
+        api_version = orjson.loads(memoryview(typed.api_version))
+        self_stack = orjson.loads(memoryview(typed.self_stack))
+    except (compact.NotCompact, ValueError):
+        # The generic reader names what is wrong, if anything.
+        return _load_generic(p, data)
+    return Snapshot.lazy(
+        str(api_version or DEFAULT_API_VERSION),
+        compact.Answers(typed.services, typed.hosts),
+        lambda: _raw_answers(_load_generic(p, data)),
+        self_stack=self_stack,
+        origin=str(p),
+    )
+
+
+def _raw_answers(snap: Snapshot) -> tuple[Any, Any]:
+    return snap.services, snap.hosts
+
+
+def _load_generic(p: Path, data: bytes) -> Snapshot:
+    try:
+        raw = orjson.loads(data)
     except ValueError as e:
         raise MetadataError(f"metadata file {p} is not valid JSON: {e}") from e
     if not isinstance(raw, dict) or raw.get("format") != SNAPSHOT_FORMAT:
