@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,31 @@ def test_duplicate_records_are_rejected_naming_the_record():
     twice = [DesiredRecord("x.env", "A", 300, ("10.0.0.1",), ref)] * 2
     with pytest.raises(RancherDnsError, match=r"record x\.env\.example\.com .*duplicate"):
         render_octodns(twice, "example.com")
+
+
+def test_long_names_of_equal_natural_order_render_and_load():
+    """octoDNS's own dumper raises TypeError here; ours writes a file its loader accepts."""
+    ref = ServiceRef("s", "web", "u")
+    long_label = "a" * 60
+    records = [
+        DesiredRecord("0.env", "A", 300, ("10.0.0.1",), ref),
+        DesiredRecord("00.env", "A", 300, ("10.0.0.2", "10.0.0.3"), ref),
+        DesiredRecord("00.env", "AAAA", 300, ("2001:db8::2",), ref),
+        DesiredRecord(f"{long_label}.{long_label}.{long_label}.env", "A", 300, ("10.0.0.4",), ref),
+    ]
+    with pytest.raises(TypeError):
+        octodns_dump_raw(zone_data(build_zone(records, "example.com")))
+    text = render_octodns(records, "example.com")
+    assert render_octodns(list(reversed(records)), "example.com") == text
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / "example.com.yaml").write_text(text)
+        zone = Zone("example.com.", [])
+        YamlProvider("check", d, enforce_order=True, escaped_semicolons=False).populate(zone)
+    got = {(r.name, r._type, tuple(r.values)) for r in zone.records}
+    assert got == {(r.name, r.type, r.values) for r in records}
+
+
+def octodns_dump_raw(data: dict) -> str:
+    buf = io.StringIO()
+    safe_dump(data, buf, allow_unicode=True)
+    return buf.getvalue()

@@ -28,7 +28,7 @@ import yaml
 from octodns.idna import IdnaError, idna_decode, idna_encode
 from octodns.record import Record, ValidationError
 from octodns.record.base import ValuesMixin
-from octodns.yaml import NaturalSortingDumper, safe_dump
+from octodns.yaml import NaturalSortingDumper
 from octodns.zone import Zone
 
 from .errors import RancherDnsError
@@ -183,8 +183,24 @@ def dump_zone(data: dict[str, Any]) -> str:
     if _LibyamlZoneDumper is not None and not _long_keys(data):
         return yaml.dump(data, Dumper=_LibyamlZoneDumper, allow_unicode=True, **_DUMP_OPTIONS)
     buf = io.StringIO()
-    safe_dump(data, buf, allow_unicode=True)
+    yaml.dump(data, buf, Dumper=_PyZoneDumper, allow_unicode=True, **_DUMP_OPTIONS)
     return buf.getvalue()
+
+
+class _PyZoneDumper(NaturalSortingDumper):
+    """octoDNS's pure-Python dumper, ordering mappings by key as its loader checks them.
+
+    octoDNS's own dumper sorts (key, value) pairs and so raises TypeError when two names share a
+    natural key ("0.env" and "00.env") and their records do not compare; its loader only needs
+    the keys in natural order, which ``_natural_items`` gives in every case.
+    """
+
+    def _representer(self, data: dict[str, Any]) -> yaml.MappingNode:
+        return self.represent_mapping(self.DEFAULT_MAPPING_TAG, _natural_items(data, _NATURAL_KEY))
+
+
+_PyZoneDumper.add_representer(dict, _PyZoneDumper._representer)
+_PyZoneDumper.add_multi_representer(dict, _PyZoneDumper._representer)
 
 
 def _long_keys(data: Any) -> bool:
