@@ -16,6 +16,17 @@ from tests.support.metadata_server import MetadataServer, load_fixture
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 BIN = Path(sys.executable).parent
+# The zone the captured fixture_shop environment renders to, and its names (checked in
+# tests/test_records.py and tests/test_render.py).
+GOLDEN = FIXTURES / "golden" / "example.com.yaml"
+GOLDEN_NAMES = [
+    "api.shop.production",
+    "frontend.shop.production",
+    "grafana.monitoring.production",
+    "prometheus.monitoring.production",
+    "web.shop.production",
+    "worker.shop.production",
+]
 
 
 @pytest.fixture

@@ -18,22 +18,14 @@ import pytest
 import yaml
 
 from octodns_rancher.config import render_octodns_config
-from tests.conftest import BIN, FIXTURES, ROOT, run
+from tests.conftest import BIN, GOLDEN, GOLDEN_NAMES, ROOT, run
 from tests.support.cattle_server import CattleServer
 from tests.support.metadata_server import MetadataServer
 from tests.support.scenario import container, host, service, tree
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 SCRIPTS = ROOT / "scripts"
-GOLDEN = FIXTURES / "golden" / "example.com.yaml"
-NAMES = [
-    "api.shop.production",
-    "frontend.shop.production",
-    "grafana.monitoring.production",
-    "prometheus.monitoring.production",
-    "web.shop.production",
-    "worker.shop.production",
-]
+NAMES = GOLDEN_NAMES
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
 

@@ -10,18 +10,10 @@ from pathlib import Path
 import pytest
 
 from octodns_rancher.writeback import RancherApi, ServiceFqdn, services_in_zone, write_back
-from tests.conftest import FIXTURES, run
+from tests.conftest import GOLDEN, GOLDEN_NAMES, run
 from tests.support.cattle_server import CattleServer
 
-GOLDEN = FIXTURES / "golden" / "example.com.yaml"
-NAMES = [
-    "api.shop.production",
-    "frontend.shop.production",
-    "grafana.monitoring.production",
-    "prometheus.monitoring.production",
-    "web.shop.production",
-    "worker.shop.production",
-]
+NAMES = GOLDEN_NAMES
 KEYS = {"CATTLE_ACCESS_KEY": "access-1", "CATTLE_SECRET_KEY": "s3cret-value"}
 
 
