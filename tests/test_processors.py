@@ -131,7 +131,9 @@ def test_rendered_config_carries_the_owner_id_in_processor_order():
     assert data["processors"]["ownership"]["txt_value"] == default_owner_id("Production")
     assert default_owner_id("Production") == OWNER
     assert data["zones"]["example.com."]["processors"][:2] == ["rancher-subtree", "ownership"]
-    assert data["providers"]["route53"]["max_changes"] == 500
+    route53 = data["providers"]["route53"]
+    assert route53["class"] == "octodns_rancher.route53.Route53Provider"
+    assert (route53["max_changes"], route53["max_value_characters"]) == (1000, 32000)
 
 
 @pytest.mark.parametrize("bad", ["env/SECRET", "two words", "quote'd", "", "-leading"])

@@ -18,7 +18,9 @@ process. A small WSGI layer around moto's app keeps a log of every request (meth
 service, operation name, status, body) served at ``/_harness/requests``. Two bugs of moto 5.2.5
 that real Route53 does not have are worked around here, in the harness, never in the product:
 ``ListHealthChecks`` without ``IsTruncated`` and a wrong "already exists" on re-creating a
-record set (see ``_fix_list_health_checks`` and ``_fix_create_check``).
+record set (see ``_fix_list_health_checks`` and ``_fix_create_check``). moto enforces Route53's
+1,000 values per change request but not its 32,000 characters; the harness adds that limit
+(``_enforce_value_characters``) so that a batch real Route53 would refuse is refused here too.
 """
 
 from __future__ import annotations
@@ -280,6 +282,48 @@ def _fix_create_check() -> None:
     Route53Backend.change_resource_record_sets = change_resource_record_sets
 
 
+#: Route53's limit on the characters of all ``Value`` elements of one change request (each
+#: character of an UPSERT counted twice), from its documented quotas.
+VALUE_CHARACTERS_LIMIT = 32000
+
+
+def _value_characters(change_list: list[dict[str, Any]]) -> int:
+    total = 0
+    for change in change_list:
+        records = change["ResourceRecordSet"].get("ResourceRecords") or []
+        count = sum(len(r["Value"] if isinstance(r, dict) else r) for r in records)
+        total += count * (2 if change["Action"] == "UPSERT" else 1)
+    return total
+
+
+def _enforce_value_characters() -> None:
+    """Refuse a change request over Route53's 32,000 characters, as Route53 does (moto does not).
+
+    The documented quota: "The sum of the number of characters (including spaces) in all Value
+    elements in a request can't exceed 32,000 characters. When the value of the Action element
+    is UPSERT, each character in a Value element is counted twice." The whole request is
+    refused with ``InvalidChangeBatch`` and nothing of it applied.
+    """
+    from moto.route53.exceptions import Route53ClientError
+    from moto.route53.models import Route53Backend
+
+    original = Route53Backend.change_resource_record_sets
+
+    def change_resource_record_sets(
+        self: Any, zoneid: str, change_list: list[dict[str, Any]]
+    ) -> None:
+        counted = _value_characters(change_list)
+        if counted > VALUE_CHARACTERS_LIMIT:
+            raise Route53ClientError(
+                "InvalidChangeBatch",
+                f"Value elements of {counted} characters exceed the limit of "
+                f"{VALUE_CHARACTERS_LIMIT} per request.",
+            )
+        return original(self, zoneid, change_list)
+
+    Route53Backend.change_resource_record_sets = change_resource_record_sets
+
+
 def _harness_app(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
     from urllib.parse import parse_qsl
 
@@ -364,6 +408,7 @@ def _serve() -> None:
             pass
 
     _fix_create_check()
+    _enforce_value_characters()
     app = _harness_app(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     sys.stdout.write(f"READY {server.server_address[1]}\n")
