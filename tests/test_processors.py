@@ -15,7 +15,7 @@ from octodns.zone import Zone
 
 from octodns_rancher.config import default_owner_id, render_octodns_config
 from octodns_rancher.errors import ConfigError
-from octodns_rancher.processors import RancherOwnership
+from octodns_rancher.processors import RancherOwnership, SubtreeOwnership
 from tests.conftest import run
 
 OWNER = "octodns-rancher:production"
@@ -164,3 +164,79 @@ def test_init_takes_the_owner_id_from_flag_or_environment(tmp_path):
         )
         assert proc.returncode == 0, proc.stderr
         assert yaml.safe_load(proc.stdout)["processors"]["ownership"]["txt_value"] == expected
+
+
+# -- SubtreeOwnership: one marker for the whole subtree ----------------------------------------
+
+MARKER = "_owner.production"
+
+
+def subtree(allow_takeover: object = False) -> SubtreeOwnership:
+    return SubtreeOwnership(
+        "ownership", marker=MARKER, txt_value=OWNER, txt_ttl=300, allow_takeover=allow_takeover
+    )
+
+
+def test_a_fresh_subtree_is_claimed_with_one_marker():
+    plan = plan_for(subtree(), {"web.shop.production": a("192.0.2.1")}, {})
+    assert summary(plan) == {
+        ("Create", "web.shop.production", "A"),
+        ("Create", MARKER, "TXT"),
+    }
+    assert next(c.record for c in plan.changes if c.record.name == MARKER).values == [OWNER]
+
+
+def test_a_claimed_subtree_is_ours_whole_hand_made_records_included():
+    existing = {
+        MARKER: marker(),
+        "web.shop.production": a("192.0.2.1"),
+        "manual.shop.production": a("192.0.2.9"),
+    }
+    plan = plan_for(subtree(), {"web.shop.production": a("192.0.2.2")}, existing)
+    assert summary(plan) == {
+        ("Update", "web.shop.production", "A"),
+        ("Delete", "manual.shop.production", "A"),
+    }
+
+
+def test_a_subtree_claimed_by_another_owner_is_refused():
+    existing = {MARKER: marker("octodns-rancher:staging"), "web.shop.production": a("192.0.2.1")}
+    desired = {"web.shop.production": a("192.0.2.1")}
+    with pytest.raises(OwnershipException, match=r"claimed by \['octodns-rancher:staging'\]"):
+        plan_for(subtree(), desired, existing)
+    assert summary(plan_for(subtree(allow_takeover="1"), desired, existing)) == {
+        ("Update", MARKER, "TXT")
+    }
+
+
+def test_changing_records_of_an_unclaimed_subtree_is_a_takeover():
+    existing = {"web.shop.production": a("192.0.2.1"), "old.shop.production": a("192.0.2.3")}
+    desired = {"web.shop.production": a("192.0.2.2"), "api.shop.production": a("192.0.2.4")}
+    with pytest.raises(OwnershipException) as refused:
+        plan_for(subtree(), desired, existing)
+    message = str(refused.value)
+    assert "refusing to take over 2 record(s) of a subtree without the owner marker" in message
+    assert "web.shop.production.example.com. A" in message
+    assert "old.shop.production.example.com. A" in message
+    assert summary(plan_for(subtree(allow_takeover=True), desired, existing)) == {
+        ("Update", "web.shop.production", "A"),
+        ("Delete", "old.shop.production", "A"),
+        ("Create", "api.shop.production", "A"),
+        ("Create", MARKER, "TXT"),
+    }
+
+
+def test_subtree_ownership_rejects_other_words_for_allow_takeover():
+    with pytest.raises(OwnershipException, match="invalid allow_takeover"):
+        subtree(allow_takeover="maybe")
+
+
+def test_rendered_config_chooses_the_ownership_model():
+    record = yaml.safe_load(render_octodns_config("example.com", "Production"))["processors"]
+    assert record["ownership"]["class"] == "octodns_rancher.processors.RancherOwnership"
+    data = yaml.safe_load(render_octodns_config("example.com", "Production", ownership="subtree"))
+    ownership = data["processors"]["ownership"]
+    assert ownership["class"] == "octodns_rancher.processors.SubtreeOwnership"
+    assert (ownership["marker"], ownership["txt_value"]) == (MARKER, OWNER)
+    with pytest.raises(ConfigError, match="unknown ownership 'none'"):
+        render_octodns_config("example.com", "Production", ownership="none")

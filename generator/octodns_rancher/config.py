@@ -17,6 +17,9 @@ from .records import Settings, environment_label
 
 PROVIDERS = ("route53", "powerdns", "yaml")
 POLICIES = ("sync", "upsert-only")
+# "record": a TXT marker per record (RancherOwnership); "subtree": one marker claims
+# <environment>.<zone> (SubtreeOwnership).
+OWNERSHIP = ("record", "subtree")
 # What an owner id may hold: it goes into a TXT value and a quoted YAML scalar, and has no "/"
 # (octoDNS would read "env/NAME" as a secret reference).
 _OWNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:=@+-]{0,199}")
@@ -50,11 +53,14 @@ def render_octodns_config(
     zones_dir: str = "./zones",
     policy: str = "sync",
     owner_id: str | None = None,
+    ownership: str = "record",
 ) -> str:
     if provider not in PROVIDERS:
         raise ConfigError(f"unknown provider {provider!r}; use one of {', '.join(PROVIDERS)}")
     if policy not in POLICIES:
         raise ConfigError(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
+    if ownership not in OWNERSHIP:
+        raise ConfigError(f"unknown ownership {ownership!r}; use one of {', '.join(OWNERSHIP)}")
     zone = Settings(zone=zone).zone
     env = Environment(
         loader=PackageLoader("octodns_rancher", "templates"),
@@ -70,4 +76,5 @@ def render_octodns_config(
         zones_dir=zones_dir,
         policy=policy,
         owner_id=check_owner_id(owner_id or default_owner_id(environment)),
+        ownership=ownership,
     )

@@ -7,7 +7,7 @@ import logging
 from octodns.processor.base import BaseProcessor
 from octodns.processor.ownership import OwnershipException, OwnershipProcessor
 from octodns.provider.plan import Plan
-from octodns.record import Create, Delete, Update
+from octodns.record import Create, Delete, Record, Update
 
 
 class UpsertOnlyPolicy(BaseProcessor):
@@ -118,3 +118,89 @@ class RancherOwnership(OwnershipProcessor):
                     self.txt_value,
                 )
         return kept
+
+
+class SubtreeOwnership(BaseProcessor):
+    """One TXT marker claims the whole ``<environment>.<zone>`` subtree for this owner.
+
+    The cheaper of the two ownership models (``init --ownership subtree``), and the one Rancher's
+    own external DNS service had: every name below ``<environment>.<zone>`` belongs to this
+    environment, so a record there that no service produces is deleted (``--policy sync``).
+    Instead of a TXT marker per record (``RancherOwnership``), which doubles the record sets in
+    the hosted zone (Route53 allows 10,000 per zone by default) and the values every initial
+    sync sends, a single TXT record (``marker``, e.g. ``_owner.production``) holds the owner id.
+
+    What stays guarded: a subtree whose marker names another owner is refused outright, and
+    the first sync into a subtree without a marker may only create records; changing or
+    deleting what is already there is a takeover, refused with the records named unless
+    ``allow_takeover`` is set for that one sync (as when moving from per-record markers, or
+    from Rancher's external DNS).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        marker: str,
+        txt_value: str,
+        txt_ttl: int = 300,
+        allow_takeover: object = False,
+        **kwargs,
+    ) -> None:
+        super().__init__(name, **kwargs)
+        try:
+            self.allow_takeover = _flag(allow_takeover)
+        except ValueError as e:
+            raise OwnershipException(f"{name}: invalid allow_takeover: {e}") from e
+        self.marker = marker
+        self.txt_value = txt_value
+        self.txt_ttl = txt_ttl
+        self.log = logging.getLogger(f"{self.__class__.__name__}[{name}]")
+
+    def process_source_zone(self, desired, sources, lenient=False):
+        desired.add_record(
+            Record.new(
+                desired, self.marker, {"type": "TXT", "ttl": self.txt_ttl, "value": self.txt_value}
+            ),
+            replace=True,
+        )
+        return desired
+
+    def process_plan(self, plan, sources, target, lenient=False):
+        if not plan:
+            return plan
+        marker = next(
+            (r for r in plan.existing.records if r.name == self.marker and r._type == "TXT"),
+            None,
+        )
+        if marker is not None and list(marker.values) == [self.txt_value]:
+            return plan
+        hint = "set allow_takeover (env OCTODNS_ALLOW_TAKEOVER=1) for one sync to adopt them"
+        if marker is not None:
+            if not self.allow_takeover:
+                raise OwnershipException(
+                    f"{self.id}: refusing to take over {marker.fqdn}: the subtree is claimed by "
+                    f"{list(marker.values)}, not {[self.txt_value]}; {hint}"
+                )
+            self.log.warning("taking over %s from %s", marker.fqdn, list(marker.values))
+            return plan
+        claims = [
+            c.existing
+            for c in plan.changes
+            if isinstance(c, (Update, Delete)) and c.existing.name != self.marker
+        ]
+        if claims and not self.allow_takeover:
+            names = ", ".join(f"{r.fqdn} {r._type}" for r in claims[:5])
+            more = f" and {len(claims) - 5} more" if len(claims) > 5 else ""
+            raise OwnershipException(
+                f"{self.id}: refusing to take over {len(claims)} record(s) of a subtree "
+                f"without the owner marker {self.marker} {self.txt_value!r}: {names}{more}; "
+                f"they were not created by this environment. Remove them, or {hint}"
+            )
+        self.log.log(
+            logging.WARNING if claims else logging.INFO,
+            "claiming the subtree with the marker %s %r%s",
+            self.marker,
+            self.txt_value,
+            f", taking over {len(claims)} record(s)" if claims else "",
+        )
+        return plan

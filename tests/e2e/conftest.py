@@ -309,9 +309,10 @@ def site(tmp_path: Path, metadata_server: MetadataServer, target: Target) -> Sit
 
 
 def _init_options(args: tuple[str, ...]) -> dict[str, str]:
-    """``--policy X --owner-id Y`` as keyword arguments of ``render_octodns_config``."""
+    """``--policy X --owner-id Y --ownership Z`` as keyword arguments of
+    ``render_octodns_config``."""
     flags = dict(zip(args[::2], args[1::2], strict=True))
-    known = {"--policy": "policy", "--owner-id": "owner_id"}
+    known = {"--policy": "policy", "--owner-id": "owner_id", "--ownership": "ownership"}
     return {known[k]: v for k, v in flags.items()}
 
 

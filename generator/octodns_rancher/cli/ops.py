@@ -42,6 +42,14 @@ def add_init(sub: Any) -> None:
         "sharing a zone (env OWNER_ID; default octodns-rancher:<environment>)",
     )
     p.add_argument(
+        "--ownership",
+        choices=("record", "subtree"),
+        default=os.environ.get("OWNERSHIP") or "record",
+        help="record: a TXT marker per record, records without ours are never touched; "
+        "subtree: one marker _owner.<environment> claims every name below "
+        "<environment>.<zone>, half the record sets (env OWNERSHIP; default %(default)s)",
+    )
+    p.add_argument(
         "-o",
         "--output",
         type=Path,
@@ -65,6 +73,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         zones_dir=args.zones_dir,
         policy=args.policy,
         owner_id=args.owner_id,
+        ownership=args.ownership,
     )
     if str(args.output) == "-":
         sys.stdout.write(text)
