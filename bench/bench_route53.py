@@ -3,7 +3,7 @@
 Three syncs of a zone generated from synthetic metadata (``bench/synth.py``): the initial sync of
 N records into an empty hosted zone, a sync with nothing to do, and a sync after 10 % of the
 services moved host. octoDNS's ``Manager`` runs in this process with the config that
-``octodns-rancher init`` writes (``max_changes`` and the ownership processor included); every
+``octodns-rancher init`` writes (its Route53 provider and ownership processor included); every
 request is counted by operation at the moto server (``tests/support/moto_server.py``), which
 runs on 127.0.0.1 only.
 
@@ -65,6 +65,7 @@ class Phase:
     scaled_from: int = 0  # per-record: the sample size the time was measured on
     sent_changes: int = 0  # record set changes in the change requests, ownership TXT included
     sent_values: int = 0
+    largest_request: int = 0  # the most values one change request held, as Route53 counts them
 
     @property
     def calls(self) -> int:
@@ -97,22 +98,29 @@ def sync(
     seconds = time.perf_counter() - start
     ops = Counter(moto.operations())
     p = Phase(approach, phase, changed[0], changed[1], seconds, dict(ops))
-    p.sent_changes, p.sent_values = sent(moto)
+    p.sent_changes, p.sent_values, p.largest_request = sent(moto)
     return p
 
 
-def sent(moto: MotoServer) -> tuple[int, int]:
-    """(record set changes, ResourceRecord values) in the change requests moto received.
+def sent(moto: MotoServer) -> tuple[int, int, int]:
+    """(record set changes, ResourceRecord values, the largest request's counted values) of the
+    change requests moto received.
 
-    More than the zone file's records: the ownership processor adds a TXT record per name.
+    More than the zone file's records: the ownership processor adds TXT records (one per name,
+    or one per environment with subtree ownership). Route53 counts an UPSERT's values twice.
     """
-    changes = values = 0
+    changes = values = largest = 0
     for r in moto.requests():
         if r["operation"] == CHANGE.split(":")[1]:
             body = r["body"] or ""
             changes += body.count("<Change>")
             values += body.count("<ResourceRecord>")
-    return changes, values
+            counted = 0
+            for change in body.split("<Change>")[1:]:
+                n = change.count("<ResourceRecord>")
+                counted += 2 * n if "<Action>UPSERT</Action>" in change else n
+            largest = max(largest, counted)
+    return changes, values, largest
 
 
 def changed_between(old_text: str | None, new_text: str) -> tuple[int, int]:
@@ -180,7 +188,7 @@ def scale(p: Phase, full_records: int, full_values: int) -> Phase:
     return out
 
 
-def run(records: int, spread: int, sample: int) -> list[Phase]:
+def run(records: int, spread: int, sample: int, ownership: str = "record") -> list[Phase]:
     logging.getLogger().setLevel(logging.WARNING)
     phases: list[Phase] = []
     with tempfile.TemporaryDirectory(prefix="bench-route53-") as tmp, MotoServer() as moto:
@@ -188,7 +196,9 @@ def run(records: int, spread: int, sample: int) -> list[Phase]:
         zones = Path(tmp) / "zones"
         config = Path(tmp) / "octodns.yaml"
         config.write_text(
-            render_octodns_config(ZONE, ENVIRONMENT, provider="route53", zones_dir=str(zones))
+            render_octodns_config(
+                ZONE, ENVIRONMENT, provider="route53", zones_dir=str(zones), ownership=ownership
+            )
         )
         moto.create_zone(ZONE)
         opts = Options(zone=ZONE, environment=ENVIRONMENT, zones_dir=zones, force=True)
@@ -214,9 +224,9 @@ def run(records: int, spread: int, sample: int) -> list[Phase]:
 def table(phases: list[Phase]) -> str:
     lines = [
         "| approach | sync | zone file records (values) changed | changes (values) sent "
-        "| API calls | of which changes | calls by operation | wall time on moto "
-        "| at 5 requests/s |",
-        "|---|---|---:|---:|---:|---:|---|---:|---:|",
+        "| API calls | of which changes | largest request (counted values) "
+        "| calls by operation | wall time on moto | at 5 requests/s |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for p in phases:
         ops = ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(p.operations.items()))
@@ -226,7 +236,8 @@ def table(phases: list[Phase]) -> str:
         lines.append(
             f"| {p.approach} | {p.phase} | {p.records:,} ({p.values:,}) | "
             f"{p.sent_changes:,} ({p.sent_values:,}) | {p.calls:,} | "
-            f"{p.change_calls:,} | {ops or '-'} | {measured} | {p.calls / RATE:,.1f} s |"
+            f"{p.change_calls:,} | {p.largest_request or '-'} | {ops or '-'} | {measured} | "
+            f"{p.calls / RATE:,.1f} s |"
         )
     return "\n".join(lines)
 
@@ -257,9 +268,15 @@ def main(argv: list[str] | None = None) -> int:
         "--values", type=int, default=10, help="addresses per record: hosts per service (10)"
     )
     parser.add_argument("--per-record-sample", type=int, default=1_000)
+    parser.add_argument(
+        "--ownership",
+        choices=("record", "subtree"),
+        default="record",
+        help="the config's ownership model, as `init --ownership` (record)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    phases = run(args.records, args.values, args.per_record_sample)
+    phases = run(args.records, args.values, args.per_record_sample, args.ownership)
     sys.stdout.write(table(phases) + "\n\n" + ratios(phases) + "\n")
     if args.json:
         rows = [asdict(p) | {"calls": p.calls, "change_calls": p.change_calls} for p in phases]
