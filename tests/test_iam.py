@@ -138,9 +138,10 @@ def _sync(config: Path, moto: MotoServer, *extra: str) -> list[dict[str, Any]]:
     return moto.requests()
 
 
-@pytest.fixture(scope="module")
-def recorded(moto, tmp_path_factory) -> dict[str, Any]:
-    """Every Route53 request of: plan, apply (create), and apply of updates and deletions."""
+@pytest.fixture(scope="module", params=["record", "subtree"])
+def recorded(moto, tmp_path_factory, request) -> dict[str, Any]:
+    """Every Route53 request of: plan, apply (create), and apply of updates and deletions,
+    with each ownership model (``init --ownership``): their markers are named differently."""
     from tests.support.metadata_server import MetadataServer
 
     moto.reset()
@@ -176,6 +177,8 @@ def recorded(moto, tmp_path_factory) -> dict[str, Any]:
             "route53",
             "--zones-dir",
             str(zones),
+            "--ownership",
+            request.param,
             "-o",
             str(config),
         ],
@@ -203,6 +206,7 @@ def recorded(moto, tmp_path_factory) -> dict[str, Any]:
         check=True,
     )
     return {
+        "ownership": request.param,
         "zone_id": zone_id,
         "phases": phases,
         "policy": json.loads(proc.stdout),
@@ -228,6 +232,11 @@ def test_the_syncs_did_what_they_should(recorded):
     assert "web.shop.production.example.com." in names
     assert "admin.shop.production.example.com." not in names
     assert "www.example.com." in names  # outside the subtree: untouched
+    marker = {
+        "record": "_owner.a.web.shop.production.example.com.",
+        "subtree": "_owner.production.example.com.",
+    }[recorded["ownership"]]
+    assert marker in names and marker in bodies["create"]
 
 
 def test_every_call_is_allowed_by_the_policy(recorded):

@@ -11,7 +11,8 @@ both directions):
 
 Given the zone and environment, the change permission is narrowed further with Route53's
 condition keys: only the record types we publish (A/AAAA, and the TXT ownership markers
-``_owner.<type>.<name>``), only names strictly below ``<environment>.<zone>``. Then even stolen
+``_owner.<type>.<name>`` or ``_owner.<environment>``), only names strictly below
+``<environment>.<zone>``. Then even stolen
 credentials cannot touch the apex, its NS/SOA/MX records or another environment's names.
 """
 
