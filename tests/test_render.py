@@ -183,3 +183,15 @@ def octodns_dump_raw(data: dict) -> str:
     buf = io.StringIO()
     safe_dump(data, buf, allow_unicode=True)
     return buf.getvalue()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(alphabet="az09-._٣²", max_size=12), st.text(max_size=12)))
+def test_natural_key_is_octodns_natural_key(name):
+    """The block writer's natural key of a name is natsort's, for ASCII and any other text."""
+    assert render._natural_key(name) == render._NATURAL_KEY(name)
+
+
+@pytest.mark.parametrize("name", ["", "0", "00.env", "a0001", "web01.env", "1e3", "-1", "x..y"])
+def test_natural_key_of_edge_names(name):
+    assert render._natural_key(name) == render._NATURAL_KEY(name)

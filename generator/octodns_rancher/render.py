@@ -170,6 +170,7 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
 
 
 _NATURAL_KEY = NaturalSortingDumper.KEYGEN
+_DIGITS = re.compile(r"([0-9]+)")
 _STR_TAG = "tag:yaml.org,2002:str"
 # What the block emitter writes itself: scalars PyYAML would write plain, unquoted, on one line.
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*\Z")
@@ -229,11 +230,17 @@ class _BlockWriter:
     reads back as strings and need no quotes, and ints. ``document`` returns None for anything
     else (an empty mapping or list, a string that needs quoting, a float), and the caller uses
     the full emitter instead.
+
+    It runs once per value of a zone file (110,000 at 100,000 containers), so the common cases
+    are answered inline from caches: the text of each string already checked, and the key order
+    of each small key set.
     """
 
     def __init__(self) -> None:
         self.keys: dict[str, Any] = {}
-        self.plain: dict[str, bool] = {}
+        # The text of each string already checked: itself when PyYAML writes it plain, else
+        # None. Only strings are stored; a string subclass is stored as its text.
+        self.texts: dict[str, str | None] = {}
         self.resolver = yaml.resolver.Resolver()
         self.out: list[str] = []
         # Key order of mappings by their keys (each record's mappings share a few key sets),
@@ -249,41 +256,47 @@ class _BlockWriter:
         return "".join(self.out)
 
     def scalar(self, value: Any) -> str | None:
-        # Most scalars repeat (names, addresses, "A", the service annotation): the cache of
-        # strings already checked answers first. Only strings are ever stored in it.
-        try:
-            if self.plain.get(value):
-                return value if type(value) is str else str(value)
-        except TypeError:  # unhashable: not a scalar this writer writes
-            return None
+        """The text of a scalar written plain, or None when this writer cannot write it."""
+        if type(value) is str:
+            try:
+                return self.texts[value]
+            except KeyError:
+                return self._check(value)
         if isinstance(value, str):
-            value = str(value)
-            ok = self.plain.get(value)
-            if ok is None:
-                ok = self.plain[value] = bool(_PLAIN.match(value)) and (
-                    self.resolver.resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG
-                )
-            return value if ok else None
+            return self.scalar(str(value))
         if type(value) is int:
             return str(value)
         return None
 
+    def _check(self, value: str) -> str | None:
+        ok = bool(_PLAIN.match(value)) and (
+            self.resolver.resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG
+        )
+        text = self.texts[value] = value if ok else None
+        return text
+
     def sort_key(self, name: str) -> Any:
         key = self.keys.get(name)
         if key is None:
-            key = self.keys[name] = _NATURAL_KEY(name)
+            key = self.keys[name] = _natural_key(name)
         return key
 
     def mapping(self, data: dict[str, Any], indent: int, first_prefix: str) -> bool:
         """Write a non-empty mapping whose first key follows ``first_prefix`` on its line."""
         out = self.out
+        texts = self.texts
         pad = " " * indent
         prefix = first_prefix
         for key, value in self.items(data):
-            k = self.scalar(key) if isinstance(key, str) else None
+            k = (texts.get(key) or self.scalar(key)) if isinstance(key, str) else None
             if k is None or len(k) >= 128:  # PyYAML writes longer keys as "? key"
                 return False
-            if isinstance(value, dict):
+            if type(value) is str:
+                v = texts.get(value) or self._check(value)
+                if v is None:
+                    return False
+                out.append(f"{prefix}{k}: {v}\n")
+            elif isinstance(value, dict):
                 if not value:
                     return False
                 out.append(f"{prefix}{k}:\n")
@@ -319,16 +332,47 @@ class _BlockWriter:
     def sequence(self, items: list[Any], indent: int) -> bool:
         """Write a list inside a mapping: PyYAML puts its dashes at the mapping's indent."""
         pad = " " * indent
+        dash = f"{pad}- "
+        texts = self.texts
+        lines = []
         for item in items:
             if isinstance(item, dict):
-                if not item or not self.mapping(item, indent + 2, f"{pad}- "):
+                if not item:
                     return False
+                self.out.extend(lines)
+                lines = []
+                if not self.mapping(item, indent + 2, dash):
+                    return False
+                continue
+            if isinstance(item, str):
+                # Addresses are octoDNS value objects (str subclasses): looked up by their text.
+                v = texts.get(item) or self.scalar(item)
             else:
                 v = None if isinstance(item, list) else self.scalar(item)
-                if v is None:
-                    return False
-                self.out.append(f"{pad}- {v}\n")
+            if v is None:
+                return False
+            lines.append(f"{dash}{v}\n")
+        self.out.extend(lines)
         return True
+
+
+def _natural_key(name: str) -> tuple[Any, ...]:
+    """octoDNS's natural key of a name (natsort's), computed directly for ASCII names.
+
+    natsort takes about 10 µs a name, a tenth of a second for a zone of 10,000 names. For ASCII
+    text its key is the text split into runs of digits and the rest, the runs as integers, empty
+    parts dropped and a leading ``''`` when the text starts with a digit; anything else (other
+    scripts' digits, Unicode normalisation) is left to natsort. Tests compare the two.
+    """
+    if type(name) is not str or not name.isascii() or len(name) > 1000:
+        return _NATURAL_KEY(name)
+    parts: list[Any] = _DIGITS.split(name)
+    if len(parts) == 1:
+        return (name,) if name else ()
+    parts[1::2] = map(int, parts[1::2])
+    if not parts[-1]:
+        parts.pop()
+    return tuple(parts)
 
 
 def _natural_items(data: dict[Any, Any], name_key: Any) -> list[tuple[Any, Any]]:
