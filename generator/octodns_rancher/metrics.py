@@ -17,18 +17,15 @@ import time
 from collections import Counter as Tally
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+# prometheus_client is imported where metrics are made or served, not with this module: every
+# command's parser reads DEFAULT_LISTEN, and generate never needs prometheus_client (13 ms).
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +71,8 @@ class Metrics:
     """The watch loop's instruments, registered in a registry of their own."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.records = Gauge(
@@ -141,6 +140,8 @@ class Metrics:
         self.health.metadata(ok, f"metadata: {reason}" if reason else "")
 
     def exposition(self) -> bytes:
+        from prometheus_client import generate_latest
+
         return generate_latest(self.registry)
 
 
@@ -154,6 +155,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
+            from prometheus_client import CONTENT_TYPE_LATEST
+
             self._send(200, self.metrics.exposition(), CONTENT_TYPE_LATEST)
         elif path in ("/healthz", "/"):
             ok, reason = self.metrics.health.status()
