@@ -82,13 +82,25 @@ class Summary:
 
 
 def zone_entries(text: str | None) -> dict[str, Any]:
-    """Name → records of a zone file's text; {} for none. Only for comparing, not validating."""
+    """Name → records of a zone file's text; {} for none. Only for comparing, not validating.
+
+    A run asks four times for the same two texts (the removal guard and the summary, old and
+    new): the answer for the last texts is kept, and shared, as callers only read it.
+    """
     if not text:
         return {}
+    try:
+        return _ENTRIES[text]
+    except KeyError:
+        pass
     data = _load(text)
-    if not isinstance(data, dict):
-        return {}
-    return {str(k): _strip_annotation(v) for k, v in data.items()}
+    entries = (
+        {str(k): _strip_annotation(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    )
+    while len(_ENTRIES) >= _PARSED_MAX:
+        _ENTRIES.pop(next(iter(_ENTRIES)), None)
+    _ENTRIES[text] = entries
+    return entries
 
 
 # What the last zone texts hold, as whole texts and as their top-level entries ("blocks": a
@@ -98,6 +110,7 @@ def zone_entries(text: str | None) -> dict[str, Any]:
 # has its changed entries parsed, and anything that does not split cleanly is parsed whole.
 _PARSED: dict[str, Any] = {}
 _PARSED_MAX = 2
+_ENTRIES: dict[str, dict[str, Any]] = {}
 _BLOCKS: dict[str, tuple[str, Any]] = {}
 _BLOCKS_MAX = 200_000
 _START = "---\n"
