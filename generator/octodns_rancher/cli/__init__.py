@@ -11,6 +11,8 @@ usage, bad input or a failed run (nothing was written).
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import logging
 import os
 from collections.abc import Sequence
@@ -26,6 +28,9 @@ __all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "build_parser", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:
+        # Run as the program (the command line comes from sys.argv): skip the collector at exit.
+        atexit.register(_skip_collections_at_exit)
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose - args.quiet, args.log_format or os.environ.get("LOG_FORMAT"))
@@ -56,6 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_iam_policy(sub)
     add_writeback(sub)
     return parser
+
+
+def _skip_collections_at_exit() -> None:
+    """Spare the process the collector's passes while the interpreter shuts down.
+
+    After a large run, the objects that live until exit (the imported modules, the zone data
+    kept for comparisons) are spread over much memory, and each of the interpreter's full
+    collections at shutdown walks all of them: about 0.08 s at 100,000 containers, for garbage
+    that exiting frees anyway. Frozen objects are still freed as usual; only cycles among them
+    are not collected: the operating system reclaims their memory when the process ends.
+    """
+    gc.freeze()
 
 
 def _setup_logging(level: int, fmt: str | None = None) -> None:
