@@ -10,9 +10,12 @@ built on half-read metadata must not be trusted.
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from . import compact
 from .errors import MetadataError
@@ -29,8 +32,15 @@ class Host:
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Container:
+class Container(msgspec.Struct, frozen=True, gc=False):
+    """One container, as immutable as the other types here.
+
+    A msgspec struct rather than a frozen dataclass: there is one per container (100,000 in a
+    large environment), and a frozen dataclass sets each field through ``object.__setattr__``,
+    which made building them 0.1 s of such a run; a struct is built ten times faster. Its
+    fields hold only text, so it never takes part in a reference cycle (``gc=False``).
+    """
+
     name: str
     uuid: str
     state: str
@@ -141,8 +151,7 @@ def _compact_services(items: list[compact.Service] | None) -> tuple[Service, ...
     return tuple(services)
 
 
-def _container_key(c: Container) -> tuple[str, str]:
-    return (c.name, c.uuid)
+_container_key = operator.attrgetter("name", "uuid")
 
 
 def _compact_labels(value: dict[str, str] | None) -> dict[str, str]:
@@ -201,7 +210,7 @@ def _services(raw: Any) -> tuple[Service, ...]:
                     _container(c, ref, j)
                     for j, c in enumerate(_list(obj.get("containers"), f"service {ref} containers"))
                 ),
-                key=lambda c: (c.name, c.uuid),
+                key=_container_key,
             )
         )
         services.append(
