@@ -114,7 +114,11 @@ _ENTRIES: dict[str, dict[str, Any]] = {}
 _BLOCKS: dict[str, tuple[str, Any]] = {}
 _BLOCKS_MAX = 200_000
 _START = "---\n"
-_BLOCK_START = re.compile(r"^(?=[^\s#-])", re.MULTILINE)
+# A block starts with a line whose first character is none of these (the lines inside it are
+# indented, or list items at column 0). The newline before each later block is searched for
+# as a newline: a pattern anchored at every line start was tried at every position of the text.
+_BLOCK_HEAD = re.compile(r"[^\s#-]")
+_BLOCK_START = re.compile(r"\n(?=[^\s#-])")
 _KEY_LINE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._/-]*):\n")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -159,9 +163,9 @@ def _split(text: str) -> list[str] | None:
     if not text.startswith(_START):
         return None
     body = text[len(_START) :]
-    starts = [m.start() for m in _BLOCK_START.finditer(body)]
-    if not starts or starts[0] != 0 or not body.endswith("\n"):
+    if not body.endswith("\n") or not _BLOCK_HEAD.match(body):
         return None
+    starts = [0, *(m.end() for m in _BLOCK_START.finditer(body))]
     return [body[a:b] for a, b in zip(starts, [*starts[1:], len(body)], strict=True)]
 
 
