@@ -15,7 +15,7 @@ from octodns.provider.yaml import YamlProvider
 from octodns.yaml import safe_dump
 from octodns.zone import Zone
 
-from octodns_rancher import model, render
+from octodns_rancher import model, zoneyaml
 from octodns_rancher.errors import RancherDnsError
 from octodns_rancher.records import DesiredRecord, ServiceRef, Settings, desired_records
 from octodns_rancher.render import build_zone, render_octodns, zone_data
@@ -133,10 +133,10 @@ def test_every_dump_path_matches_octodns_dumper(records):
     """The block writer, and libyaml where dump_zone uses it (keys under 128 characters)."""
     data = zone_data(build_zone(records, "example.com"))
     expected = octodns_dump(data)
-    assert render.dump_zone(data) == expected
-    if not render._long_keys(data):
-        dumper = render._LibyamlZoneDumper
-        assert yaml.dump(data, Dumper=dumper, allow_unicode=True, **render._DUMP_OPTIONS) == (
+    assert zoneyaml.dump_zone(data) == expected
+    if not zoneyaml._long_keys(data):
+        dumper = zoneyaml._LibyamlZoneDumper
+        assert yaml.dump(data, Dumper=dumper, allow_unicode=True, **zoneyaml._DUMP_OPTIONS) == (
             expected
         )
 
@@ -189,9 +189,9 @@ def octodns_dump_raw(data: dict) -> str:
 @given(st.one_of(st.text(alphabet="az09-._٣²", max_size=12), st.text(max_size=12)))
 def test_natural_key_is_octodns_natural_key(name):
     """The block writer's natural key of a name is natsort's, for ASCII and any other text."""
-    assert render._natural_key(name) == render._NATURAL_KEY(name)
+    assert zoneyaml._natural_key(name) == zoneyaml._NATURAL_KEY(name)
 
 
 @pytest.mark.parametrize("name", ["", "0", "00.env", "a0001", "web01.env", "1e3", "-1", "x..y"])
 def test_natural_key_of_edge_names(name):
-    assert render._natural_key(name) == render._NATURAL_KEY(name)
+    assert zoneyaml._natural_key(name) == zoneyaml._NATURAL_KEY(name)
