@@ -320,6 +320,16 @@ def output(proc: subprocess.CompletedProcess[str]) -> str:
     return proc.stdout + proc.stderr
 
 
+def assert_refused(site: Site, *phrases: str) -> None:
+    """A sync that must fail, saying each phrase, and leave the provider exactly as it was."""
+    before = site.target.records()
+    proc = site.sync()
+    assert proc.returncode != 0
+    for phrase in phrases:
+        assert phrase in output(proc), output(proc)[-2000:]
+    assert site.target.records() == before
+
+
 def planned(proc: subprocess.CompletedProcess[str], kind: str) -> set[str]:
     """Names (relative to the zone) of the plan's ``Create``/``Update``/``Delete`` entries."""
     lines = [line.strip() for line in output(proc).splitlines()]

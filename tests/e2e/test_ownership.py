@@ -8,7 +8,7 @@ its own config, never touch each other's records.
 
 from __future__ import annotations
 
-from tests.e2e.conftest import OUTSIDE, Site, Target, ips, output, planned, shop
+from tests.e2e.conftest import OUTSIDE, Site, Target, assert_refused, ips, output, planned, shop
 from tests.support.metadata_server import MetadataServer
 
 OWNER = '"octodns-rancher:production"'
@@ -69,14 +69,12 @@ def test_record_marked_by_another_owner_is_refused(site, metadata_server, target
     target.put("_owner.a.api.shop.production", "TXT", ['"cluster-b:production"'])
     metadata_server.reload(shop({"api": ["h1"]}))
     site.generate()
-    before = target.records()
-
-    proc = site.sync()
-    assert proc.returncode != 0
-    assert "refusing to take over _owner.a.api.shop.production.example.com. A" in output(proc)
-    assert "owned by ['cluster-b:production']" in output(proc)
-    assert "OCTODNS_ALLOW_TAKEOVER=1" in output(proc)
-    assert target.records() == before
+    assert_refused(
+        site,
+        "refusing to take over _owner.a.api.shop.production.example.com. A",
+        "owned by ['cluster-b:production']",
+        "OCTODNS_ALLOW_TAKEOVER=1",
+    )
 
     proc = site.sync(env={"OCTODNS_ALLOW_TAKEOVER": "true"})
     assert proc.returncode == 0, proc.stderr[-2000:]
