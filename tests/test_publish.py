@@ -116,6 +116,7 @@ def records(moved: int, count: int = 40) -> list[DesiredRecord]:
 def fresh_caches() -> None:
     publish._PARSED.clear()
     publish._BLOCKS.clear()
+    publish._ENTRIES.clear()
 
 
 def test_old_text_read_against_the_new_one_equals_a_full_parse():

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from .errors import PublishError
+from .zoneyaml import read_blocks
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -170,38 +171,34 @@ def _split(text: str) -> list[str] | None:
 
 
 def _from_blocks(blocks: list[str]) -> dict[str, Any] | None:
-    """Known blocks from memory, the others parsed together; None if any does not check out."""
-    entries: list[tuple[str, Any] | None] = []
+    """Known blocks from memory, the others read, or parsed together; None if any does not
+    check out."""
     unknown: list[str] = []
     keys: list[str] = []
     for block in blocks:
-        known = _BLOCKS.get(block)
-        if known is None:
+        if block not in _BLOCKS:
             m = _KEY_LINE.match(block)
             if m is None:
                 return None
             unknown.append(block)
             keys.append(m.group(1))
-        entries.append(known)
-    parsed: Any = {}
-    if unknown:
+    # Blocks in the block writer's layout are read without a YAML parse; any other is parsed.
+    slow: list[tuple[str, str]] = []
+    for block, key, read in zip(unknown, keys, read_blocks(unknown), strict=True):
+        if read is None:
+            slow.append((block, key))
+        else:
+            _BLOCKS[block] = read
+    if slow:
         try:
-            parsed = yaml.load("".join(unknown), Loader=_LOADER)
+            parsed = yaml.load("".join(block for block, _ in slow), Loader=_LOADER)
         except yaml.YAMLError:
             return None
-        if not isinstance(parsed, dict) or list(parsed) != keys:
+        if not isinstance(parsed, dict) or list(parsed) != [key for _, key in slow]:
             return None
-        for block, key in zip(unknown, keys, strict=True):
+        for block, key in slow:
             _BLOCKS[block] = (key, parsed[key])
-    data: dict[str, Any] = {}
-    fresh = iter(keys)
-    for known in entries:
-        if known is None:
-            key = next(fresh)
-            data[key] = parsed[key]
-        else:
-            data[known[0]] = known[1]
-    return data
+    return dict(_BLOCKS[block] for block in blocks)
 
 
 def summarize(old_text: str | None, new_text: str) -> Summary:

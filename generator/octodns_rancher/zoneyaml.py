@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -102,6 +103,13 @@ class _BlockWriter:
             return None
         self.out = ["---\n"]
         if not self.mapping(data, 0, first_prefix=""):
+            return None
+        return "".join(self.out)
+
+    def entry(self, key: str, value: Any) -> str | None:
+        """The text of one top-level entry of a document, as ``document`` writes it."""
+        self.out = []
+        if not self.mapping({key: value}, 0, first_prefix=""):
             return None
         return "".join(self.out)
 
@@ -262,3 +270,94 @@ def _libyaml_dumper() -> type | None:
 
 
 _LibyamlZoneDumper = _libyaml_dumper()
+
+
+# The lines of a block: indentation, "- " for a list item, then a scalar, a key and a colon, or
+# a key, a colon and a scalar (groups that are absent read as ''). Lines that do not match are
+# skipped, and need no check here: what is read is only kept if the block writer writes it
+# back as the block's exact text.
+_ROWS = re.compile(r"( *)(- )?([A-Za-z0-9._/-]+)(:)?(?: ([A-Za-z0-9._/-]+))?\n")
+_Row = tuple[str, str, str, str, str]
+_INT = re.compile(r"-?[0-9]+")
+
+
+def read_blocks(blocks: Iterable[str]) -> list[tuple[str, Any] | None]:
+    """The name and content of top-level entries of zone files, without a YAML parse.
+
+    Each block is one entry (``name:`` and the lines below it) in the layout the block writer
+    gives, holding plain scalars; None for any other, to be parsed as YAML. What is read is
+    written back with the block writer, and only returned if that gives the block again: the
+    writer's text reads back as the data it was given (tests compare it with octoDNS's dumper),
+    so the content is what a YAML parse of the block gives. A run after a change parses the
+    changed entries of the old file (1,000 for a 10 % change at 100,000 containers): 0.14 s
+    with libyaml's parser and PyYAML's constructor, a third of that here.
+    """
+    writer = _BlockWriter()
+    return [_read_block(block, writer) for block in blocks]
+
+
+def _read_block(block: str, writer: _BlockWriter) -> tuple[str, Any] | None:
+    if not block.endswith("\n"):
+        return None
+    try:
+        rows = _ROWS.findall(block)
+        if not rows or rows[0][0] or rows[0][1]:
+            return None
+        content, end = _mapping(rows, 0, "")
+    except (_NotRead, ValueError, RecursionError):  # ValueError: an integer too long to convert
+        return None
+    if end != len(rows) or len(content) != 1:
+        return None
+    ((key, value),) = content.items()
+    if writer.entry(key, value) != block:
+        return None
+    return key, value
+
+
+class _NotRead(Exception):
+    """Not the block writer's layout."""
+
+
+def _scalar(text: str) -> Any:
+    return int(text) if _INT.fullmatch(text) else text
+
+
+def _mapping(rows: list[_Row], i: int, column: str) -> tuple[dict[str, Any], int]:
+    """The mapping whose keys are indented by ``column`` from ``rows[i]`` on (which may be a
+    list item's first line, its dash in place of the indentation); the index after it."""
+    out: dict[str, Any] = {}
+    first = True
+    while i < len(rows):
+        pad, dash, key, colon, value = rows[i]
+        if not first and (dash or pad != column):
+            break
+        if not colon:
+            raise _NotRead
+        first = False
+        i += 1
+        if value:
+            out[key] = _scalar(value)
+            continue
+        if i == len(rows):
+            raise _NotRead
+        below, below_dash = rows[i][0], rows[i][1]
+        if below_dash and below == column:
+            out[key], i = _sequence(rows, i, column)
+        elif not below_dash and len(below) > len(column):
+            out[key], i = _mapping(rows, i, below)
+        else:
+            raise _NotRead
+    return out, i
+
+
+def _sequence(rows: list[_Row], i: int, pad: str) -> tuple[list[Any], int]:
+    """The list whose dashes are indented by ``pad`` from ``rows[i]`` on; the index after it."""
+    out: list[Any] = []
+    while i < len(rows) and rows[i][1] and rows[i][0] == pad:
+        if rows[i][3]:
+            item, i = _mapping(rows, i, pad + "  ")
+            out.append(item)
+        else:
+            out.append(_scalar(rows[i][2]))
+            i += 1
+    return out, i
