@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import operator
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -33,6 +34,10 @@ MODES = ("auto", "always", "never")
 _PLACEHOLDER = re.compile(r"%\{\{\s*([A-Za-z_]+)\s*\}\}")
 PLACEHOLDERS = ("service_name", "stack_name", "environment_name")
 _LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# Names all of whose labels _LABEL_RE accepts (stricter: no newline before the end).
+_NAME_RE = re.compile(
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+)
 _ZONE_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 
 
@@ -118,15 +123,28 @@ def render_name(template: str, service: Service, environment: str) -> str:
         "stack_name": sanitize_label(service.stack_name),
         "environment_name": sanitize_label(environment),
     }
-    empty = sorted({k for k in _placeholders(template) if not values[k]})
-    if empty:
-        raise ValueError(f"{', '.join(empty)} sanitises to nothing")
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template).lower().strip(".")
+    if not all(values.values()):
+        empty = sorted({k for k in _placeholders(template) if not values[k]})
+        if empty:
+            raise ValueError(f"{', '.join(empty)} sanitises to nothing")
+    return _format(template).format_map(values).lower().strip(".")
 
 
 @functools.lru_cache(maxsize=1024)
 def _placeholders(template: str) -> tuple[str, ...]:
     return tuple(_PLACEHOLDER.findall(template))
+
+
+@functools.lru_cache(maxsize=1024)
+def _format(template: str) -> str:
+    """The template as a ``str.format`` pattern (placeholders as fields, braces doubled).
+
+    Filling it is one call per service, where a substitution called back for each placeholder.
+    """
+    parts = _PLACEHOLDER.split(template)
+    parts[::2] = (p.replace("{", "{{").replace("}", "}}") for p in parts[::2])
+    parts[1::2] = (f"{{{p}}}" for p in parts[1::2])
+    return "".join(parts)
 
 
 def desired_records(env: Environment, settings: Settings) -> list[DesiredRecord]:
@@ -184,10 +202,11 @@ def _service_records(
     name = fqdn[: -len(settings.zone) - 1]
     ref = ServiceRef(stack=service.stack_name, service=service.name, uuid=service.uuid)
     records = []
+    # Sorted by numeric value once; each version's addresses keep that order.
+    ordered = sorted(ips.values(), key=_by_value)
     for rtype, version in (("A", 4), ("AAAA", 6)):
-        chosen = sorted((a for a in ips.values() if a.version == version), key=_by_value)
-        if chosen:
-            values = tuple(a.text for a in chosen)
+        values = tuple([a.text for a in ordered if a.version == version])
+        if values:
             records.append(DesiredRecord(name, rtype, settings.ttl, values, ref))
     return records
 
@@ -206,8 +225,10 @@ def _service_fqdn(
         log.warning("service %s: %s; no record", service.ref, e)
         return None
     fqdn = f"{name}.{settings.zone}"
-    labels = fqdn.split(".")
-    bad = next((label for label in labels if not _LABEL_RE.match(label)), None)
+    # Most names are plain: one match for the whole name; else each label is checked.
+    bad = None
+    if not _NAME_RE.fullmatch(fqdn):
+        bad = next((label for label in fqdn.split(".") if not _LABEL_RE.match(label)), None)
     if bad is not None:
         why = "is longer than 63 characters" if len(bad) > 63 else "is not a valid DNS label"
         log.warning("service %s: name %s: label %r %s; no record", service.ref, fqdn, bad, why)
@@ -298,8 +319,7 @@ def _address(raw: str) -> _Address:
     return _Address(str(ip), ip.version, int(ip), ip.is_unspecified, scoped)
 
 
-def _by_value(address: _Address) -> int:
-    return address.value
+_by_value = operator.attrgetter("value")
 
 
 def container_ip(container: Container, host: Host) -> str:
