@@ -94,9 +94,8 @@ class _BlockWriter:
         self.texts: dict[str, str | None] = {}
         self.resolver = yaml.resolver.Resolver()
         self.out: list[str] = []
-        # Key order of mappings by their keys (each record's mappings share a few key sets),
-        # for key sets whose natural keys are all different: then values never count.
-        self.orders: dict[tuple[Any, ...], list[Any]] = {}
+        # Keys in order with their texts, by key set (see ``keyed``).
+        self.orders: dict[tuple[Any, ...], list[tuple[Any, str]]] = {}
 
     def document(self, data: dict[str, Any]) -> str | None:
         if not isinstance(data, dict) or not data:
@@ -141,19 +140,22 @@ class _BlockWriter:
 
     def mapping(self, data: dict[str, Any], indent: int, first_prefix: str) -> bool:
         """Write a non-empty mapping whose first key follows ``first_prefix`` on its line."""
+        keys = self.keyed(data)
+        if keys is None:
+            return False
         out = self.out
         texts = self.texts
         pad = " " * indent
         prefix = first_prefix
-        for key, value in self.items(data):
-            k = (texts.get(key) or self.scalar(key)) if isinstance(key, str) else None
-            if k is None or len(k) >= 128:  # PyYAML writes longer keys as "? key"
-                return False
+        for key, k in keys:
+            value = data[key]
             if type(value) is str:
                 v = texts.get(value) or self._check(value)
                 if v is None:
                     return False
                 out.append(f"{prefix}{k}: {v}\n")
+            elif type(value) is int:
+                out.append(f"{prefix}{k}: {value}\n")
             elif isinstance(value, dict):
                 if not value:
                     return False
@@ -174,31 +176,43 @@ class _BlockWriter:
             prefix = pad
         return True
 
-    def items(self, data: dict[str, Any]) -> list[tuple[Any, Any]]:
-        """``_natural_items(data)``, remembering the order of small key sets."""
-        if len(data) > 8:
-            return _natural_items(data, self.sort_key)
-        keys = tuple(data)
-        order = self.orders.get(keys)
-        if order is not None:
-            return [(k, data[k]) for k in order]
-        items = _natural_items(data, self.sort_key)
-        if len({self.sort_key(k) for k in keys}) == len(keys):
-            self.orders[keys] = [k for k, _ in items]
-        return items
+    def keyed(self, data: dict[str, Any]) -> list[tuple[Any, str]] | None:
+        """The keys of ``data`` in ``_natural_items`` order, each with its text; None when a key
+        cannot be written plain (or has 128 characters or more: PyYAML writes ``? key``).
+
+        Remembered for small key sets whose natural keys all differ (then values never count
+        in the order): every record's mappings share a few key sets.
+        """
+        small = len(data) <= 8
+        if small:
+            known = self.orders.get(tuple(data))
+            if known is not None:
+                return known
+        texts = self.texts
+        keys = []
+        for key, _ in _natural_items(data, self.sort_key):
+            k = (texts.get(key) or self.scalar(key)) if isinstance(key, str) else None
+            if k is None or len(k) >= 128:
+                return None
+            keys.append((key, k))
+        if small and len({self.sort_key(k) for k in data}) == len(data):
+            self.orders[tuple(data)] = keys
+        return keys
 
     def sequence(self, items: list[Any], indent: int) -> bool:
         """Write a list inside a mapping: PyYAML puts its dashes at the mapping's indent."""
-        pad = " " * indent
-        dash = f"{pad}- "
+        dash = " " * indent + "- "
+        between = "\n" + dash
         texts = self.texts
-        lines = []
+        out = self.out
+        run: list[str] = []  # texts of scalars in a row, written as one piece
         for item in items:
             if isinstance(item, dict):
                 if not item:
                     return False
-                self.out.extend(lines)
-                lines = []
+                if run:
+                    out.append(f"{dash}{between.join(run)}\n")
+                    run = []
                 if not self.mapping(item, indent + 2, dash):
                     return False
                 continue
@@ -209,8 +223,9 @@ class _BlockWriter:
                 v = None if isinstance(item, list) else self.scalar(item)
             if v is None:
                 return False
-            lines.append(f"{dash}{v}\n")
-        self.out.extend(lines)
+            run.append(v)
+        if run:
+            out.append(f"{dash}{between.join(run)}\n")
         return True
 
 
