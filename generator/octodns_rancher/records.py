@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import msgspec
+
 from .errors import ConfigError
 from .model import Container, Environment, Host, Service
 
@@ -61,17 +63,25 @@ class Settings:
             raise ConfigError(f"invalid name template {self.name_template!r}: {unknown}")
 
 
-@dataclass(frozen=True)
-class ServiceRef:
-    """The Rancher service behind a record: what the write-back and the reviewer need."""
+class ServiceRef(msgspec.Struct, frozen=True, gc=False):
+    """The Rancher service behind a record: what the write-back and the reviewer need.
+
+    A frozen msgspec struct, for the reasons given for DesiredRecord.
+    """
 
     stack: str
     service: str
     uuid: str
 
 
-@dataclass(frozen=True)
-class DesiredRecord:
+class DesiredRecord(msgspec.Struct, frozen=True, gc=False):
+    """One record set: immutable, compared and hashed by its fields.
+
+    Like the model's Container, a frozen msgspec struct rather than a frozen dataclass: built
+    ten times faster (a frozen dataclass sets each field through ``object.__setattr__``), and
+    holding only text and numbers, never in a reference cycle, so the collector skips it.
+    """
+
     name: str  # relative to the zone, e.g. "web.shop.production"
     type: str  # "A" or "AAAA"
     ttl: int
