@@ -216,6 +216,7 @@ def _strip_annotation(value: Any) -> Any:
     out = []
     for item in items:
         if isinstance(item, dict):
-            item = {k: v for k, v in item.items() if k != "octodns"}
+            item = dict(item)
+            item.pop("octodns", None)
         out.append(item)
     return out

@@ -190,12 +190,14 @@ class _BlockWriter:
                 return known
         texts = self.texts
         keys = []
-        for key, _ in _natural_items(data, self.sort_key):
+        # One key (a top-level entry written alone) needs no order.
+        ordered = data if len(data) == 1 else (k for k, _ in _natural_items(data, self.sort_key))
+        for key in ordered:
             k = (texts.get(key) or self.scalar(key)) if isinstance(key, str) else None
             if k is None or len(k) >= 128:
                 return None
             keys.append((key, k))
-        if small and len({self.sort_key(k) for k in data}) == len(data):
+        if small and (len(data) == 1 or len({self.sort_key(k) for k in data}) == len(data)):
             self.orders[tuple(data)] = keys
         return keys
 
