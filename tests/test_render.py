@@ -195,3 +195,15 @@ def test_natural_key_is_octodns_natural_key(name):
 @pytest.mark.parametrize("name", ["", "0", "00.env", "a0001", "web01.env", "1e3", "-1", "x..y"])
 def test_natural_key_of_edge_names(name):
     assert zoneyaml._natural_key(name) == zoneyaml._NATURAL_KEY(name)
+
+
+def test_records_whose_values_were_checked_before_are_still_validated():
+    """A value is checked once, but every record goes through octoDNS's record validators."""
+    ref = ServiceRef("s", "x", "u")
+    good = DesiredRecord("a.env", "A", 300, ("10.0.0.1",), ref)
+    bad_ttl = DesiredRecord("b.env", "A", -1, ("10.0.0.1",), ServiceRef("s", "b", "u"))
+    with pytest.raises(RancherDnsError, match=r"record b\.env\.example\.com of service s/b .*ttl"):
+        render_octodns([good, bad_ttl], "example.com")
+    bad_value = DesiredRecord("c.env", "A", 300, ("10.0.0.1", "10.0.0.300"), ref)
+    with pytest.raises(RancherDnsError, match=r"record c\.env\.example\.com .*10\.0\.0\.300"):
+        render_octodns([good, bad_value], "example.com")

@@ -118,6 +118,7 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
     disabled = z.disabled_record_validators
     # Normalised values by record type, then by the value as the record holds it.
     normalised: dict[str, dict[str, Any]] = {}
+    checked: dict[str, dict[str, Any]] = {}  # by type: see _checked_values
     entries: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     for r in records:
         cls = classes.get(r.type)
@@ -127,9 +128,18 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
         name, reasons = _encoded_name(r.name)
         fresh = [v for v in dict.fromkeys(r.values) if v not in seen]
         data = record_data(r)
-        data["values"] = fresh or [r.values[0]]
+        checks = disabled
+        if fresh:
+            data["values"] = fresh
+        else:
+            # All its values were checked with an earlier record: the record validators need
+            # a value, the value validators need not parse it again.
+            data["values"] = [r.values[0]]
+            checks = checked.get(r.type) or checked.setdefault(
+                r.type, _checked_values(disabled, r.type)
+            )
         fqdn = f"{name}.{z.name}" if name else z.name
-        reasons.extend(str(x) for x in cls.validate(name, fqdn, data, disabled=disabled))
+        reasons.extend(str(x) for x in cls.validate(name, fqdn, data, disabled=checks))
         if reasons:
             raise RancherDnsError(
                 f"record {r.name}.{z.decoded_name.rstrip('.')} of service "
@@ -156,6 +166,23 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
         decoded, d = entries[key]
         out.setdefault(decoded, []).append(d)
     return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
+
+
+def _checked_values(disabled: dict[str, Any], rtype: str) -> dict[str, Any]:
+    """``disabled`` validators plus the value validators of ``rtype``, for values checked before.
+
+    Value validators look at the values alone (``Record.validators.process_values``), so a
+    value they passed once passes again. Only ids that name no record validator of the same
+    key are added (the two kinds share ``disabled``), and octoDNS runs ids starting with
+    ``_`` whatever ``disabled`` says.
+    """
+    registry = Record.validators
+    out = {key: set(ids) for key, ids in disabled.items()}
+    for key in ("*", rtype):
+        values = set(registry.active_value.get(key, {})) - set(registry.active_record.get(key, {}))
+        if values:
+            out[key] = out.get(key, set()) | values
+    return out
 
 
 def _encoded_name(name: str) -> tuple[str, list[str]]:
