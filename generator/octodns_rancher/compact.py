@@ -25,7 +25,7 @@ class Container(msgspec.Struct, gc=False):
     state: str | None = None
     health_state: str | None = None
     host_uuid: str | None = None
-    ports: list[str] | None = None
+    ports: tuple[str, ...] | None = None  # a JSON list, decoded as the model keeps it
 
 
 class Service(msgspec.Struct, gc=False):

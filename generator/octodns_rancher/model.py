@@ -124,7 +124,10 @@ def _compact_services(items: list[compact.Service] | None) -> tuple[Service, ...
         containers = []
         # Once per container: the fields are str or None, read inline ("x or ''" is _text).
         for j, c in enumerate(s.containers or ()):
-            ports = c.ports
+            # Decoded as a tuple: kept as it is unless it holds an empty port.
+            ports = c.ports or ()
+            if not all(ports):
+                ports = tuple([p for p in ports if p])
             containers.append(
                 Container(
                     (c.name or "").strip() or _container_where(ref, j),
@@ -132,7 +135,7 @@ def _compact_services(items: list[compact.Service] | None) -> tuple[Service, ...
                     (c.state or "").strip(),
                     (c.health_state or "").strip(),
                     (c.host_uuid or "").strip(),
-                    tuple([p for p in ports if p]) if ports else (),
+                    ports,
                 )
             )
         containers.sort(key=_container_key)
