@@ -21,7 +21,6 @@ from .publish import Summary, summarize, write_if_changed
 from .records import DEFAULT_TEMPLATE, DEFAULT_TTL, DesiredRecord, Settings, desired_records
 from .render import render_octodns
 from .source import DEFAULT_API_VERSION, DEFAULT_URL, MetadataClient, Snapshot, load_snapshot
-from .terraform import as_octodns_text, render_terraform
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +156,9 @@ def _compute(opts: Options, snapshot: Snapshot | None) -> Result:
     if "octodns" in wanted:
         files[path], olds[path] = text, _read(path)
     if "terraform" in wanted:
+        # Imported when asked for: it brings octoDNS's YAML dumper (and natsort) along.
+        from .terraform import as_octodns_text, render_terraform
+
         tf_path = terraform_path(opts.zones_dir, settings.zone)
         files[tf_path] = render_terraform(records, settings.zone, env.name)
         olds[tf_path] = as_octodns_text(_read(tf_path), settings.zone)

@@ -12,15 +12,14 @@ libyaml and PyYAML differ). Tests compare every path byte for byte with octoDNS'
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import re
 from collections.abc import Iterable
 from typing import Any
 
 import yaml
-from octodns.yaml import NaturalSortingDumper
 
-_NATURAL_KEY = NaturalSortingDumper.KEYGEN
 _DIGITS = re.compile(r"([0-9]+)")
 _STR_TAG = "tag:yaml.org,2002:str"
 # What the block emitter writes itself: scalars PyYAML would write plain, unquoted, on one line.
@@ -35,24 +34,39 @@ def dump_zone(data: dict[str, Any]) -> str:
     if _LibyamlZoneDumper is not None and not _long_keys(data):
         return yaml.dump(data, Dumper=_LibyamlZoneDumper, allow_unicode=True, **_DUMP_OPTIONS)
     buf = io.StringIO()
-    yaml.dump(data, buf, Dumper=_PyZoneDumper, allow_unicode=True, **_DUMP_OPTIONS)
+    yaml.dump(data, buf, Dumper=_py_zone_dumper(), allow_unicode=True, **_DUMP_OPTIONS)
     return buf.getvalue()
 
 
-class _PyZoneDumper(NaturalSortingDumper):
+# octoDNS's dumper module brings natsort (15 ms of start-up): imported when first needed, as
+# names are usually ASCII and written by the block writer.
+
+
+def _octodns_natural_key(value: Any) -> Any:
+    """octoDNS's natural sort key (natsort's) of a name, or of a (name, value) pair."""
+    from octodns.yaml import NaturalSortingDumper
+
+    return NaturalSortingDumper.KEYGEN(value)
+
+
+@functools.cache
+def _py_zone_dumper() -> type:
     """octoDNS's pure-Python dumper, ordering mappings by key as its loader checks them.
 
     octoDNS's own dumper sorts (key, value) pairs and so raises TypeError when two names share a
     natural key ("0.env" and "00.env") and their records do not compare; its loader only needs
     the keys in natural order, which ``_natural_items`` gives in every case.
     """
+    from octodns.yaml import NaturalSortingDumper
 
-    def _representer(self, data: dict[str, Any]) -> yaml.MappingNode:
-        return self.represent_mapping(self.DEFAULT_MAPPING_TAG, _natural_items(data, _NATURAL_KEY))
+    class PyZoneDumper(NaturalSortingDumper):  # type: ignore[misc, valid-type]
+        def _representer(self, data: dict[str, Any]) -> yaml.MappingNode:
+            items = _natural_items(data, _octodns_natural_key)
+            return self.represent_mapping(self.DEFAULT_MAPPING_TAG, items)
 
-
-_PyZoneDumper.add_representer(dict, _PyZoneDumper._representer)
-_PyZoneDumper.add_multi_representer(dict, _PyZoneDumper._representer)
+    PyZoneDumper.add_representer(dict, PyZoneDumper._representer)
+    PyZoneDumper.add_multi_representer(dict, PyZoneDumper._representer)
+    return PyZoneDumper
 
 
 def _long_keys(data: Any) -> bool:
@@ -240,7 +254,7 @@ def _natural_key(name: str) -> tuple[Any, ...]:
     scripts' digits, Unicode normalisation) is left to natsort. Tests compare the two.
     """
     if type(name) is not str or not name.isascii() or len(name) > 1000:
-        return _NATURAL_KEY(name)
+        return _octodns_natural_key(name)
     parts: list[Any] = _DIGITS.split(name)
     if len(parts) == 1:
         return (name,) if name else ()
@@ -261,7 +275,7 @@ def _natural_items(data: dict[Any, Any], name_key: Any) -> list[tuple[Any, Any]]
     if len(set(keys.values())) < len(keys):
         # Where octoDNS's own dumper fails (values that do not compare), keep the name order.
         with contextlib.suppress(TypeError):
-            items = sorted(data.items(), key=_NATURAL_KEY)
+            items = sorted(data.items(), key=_octodns_natural_key)
     return items
 
 
@@ -273,7 +287,7 @@ def _libyaml_dumper() -> type | None:
 
     class LibyamlZoneDumper(base):  # type: ignore[misc, valid-type]
         def _mapping(self, data: dict[str, Any]) -> yaml.MappingNode:
-            items = _natural_items(data, _NATURAL_KEY)
+            items = _natural_items(data, _octodns_natural_key)
             return self.represent_mapping(self.DEFAULT_MAPPING_TAG, items)
 
         def _str(self, data: str) -> yaml.ScalarNode:
