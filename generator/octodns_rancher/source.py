@@ -12,16 +12,19 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import orjson
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from . import compact
 from .errors import MetadataError
+
+if TYPE_CHECKING:
+    import requests
+
+# requests (with urllib3, about 90 ms of start-up) is imported by the client that uses it: a
+# run from a snapshot file, and every other command, never reads rancher-metadata over HTTP.
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +154,10 @@ class MetadataClient:
                 f"unsupported rancher-metadata API version {api_version!r}; "
                 f"use one of {', '.join(SUPPORTED_API_VERSIONS)}"
             )
+        import requests
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+
         self.base = f"{url.rstrip('/')}/{api_version}"
         self.api_version = api_version
         self.timeout = timeout
@@ -184,6 +191,8 @@ class MetadataClient:
         self, path: str, params: dict[str, str] | None = None, timeout: float | None = None
     ) -> tuple[str, requests.Response]:
         """GET ``path`` under the API version; the URL and the answer, which must be a 200."""
+        import requests
+
         url = f"{self.base}/{path.lstrip('/')}"
         self.requests_made += 1
         try:
