@@ -6,7 +6,8 @@ the plain scalars DNS names and addresses are, libyaml's emitter with octoDNS's 
 anything else, and octoDNS's own pure-Python dumper for keys of 128 characters or more (where
 libyaml and PyYAML differ). Tests compare every path byte for byte with octoDNS's dumper.
 
-``read_block`` is the block writer's inverse, for one top-level entry of a zone file it wrote.
+``read_blocks`` is the block writer's inverse, for top-level entries of a zone file it wrote:
+what it reads is only kept if the writer writes it back as the same text.
 """
 
 from __future__ import annotations
