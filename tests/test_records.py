@@ -155,6 +155,19 @@ def test_invalid_ip_is_warned_and_never_written(caplog):
     assert "container shop-web-1 on host bad has invalid IP '203.0.113.300'" in caplog.text
 
 
+def test_every_container_with_an_unusable_address_is_warned(caplog):
+    """Addresses are worked out once per host and port; the warnings still name each container."""
+    hosts = [sc.host("bad", "203.0.113.300"), sc.host("ok", "203.0.113.5")]
+    cs = [sc.container("shop", "web", i, h, P80) for i, h in enumerate(["bad", "ok", "bad", "ok"])]
+    other = [sc.container("shop", "api", 1, "bad", P80), sc.container("shop", "api", 2, "ok", P80)]
+    assert records_for([svc(containers=cs), svc("api", containers=other)], hosts=hosts) == {
+        ("web.shop.default", "A"): ("203.0.113.5",),
+        ("api.shop.default", "A"): ("203.0.113.5",),
+    }
+    for name in ("shop-web-0", "shop-web-2", "shop-api-1"):
+        assert f"container {name} on host bad has invalid IP '203.0.113.300'" in caplog.text
+
+
 def test_unknown_host_uuid_is_warned(caplog):
     c = sc.container("shop", "web", 1, "ghost", P80)
     assert records_for([svc(containers=[c])]) == {}

@@ -13,7 +13,7 @@ import logging
 import operator
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -165,8 +165,9 @@ def desired_records(env: Environment, settings: Settings) -> list[DesiredRecord]
     # named by the template come first, then those with a name-template label; within each
     # group, (stack, service) order decides (env.services is sorted so).
     ordered = sorted(env.services, key=lambda s: bool(s.labels.get(LABEL_TEMPLATE)))
+    known: dict[tuple[str, str], _Address | None] = {}
     for service in ordered:
-        for record in _service_records(service, env, settings, allowed):
+        for record in _service_records(service, env, settings, allowed, known):
             key = (record.name, record.type)
             other = by_key.get(key)
             if other is not None:
@@ -184,7 +185,11 @@ def desired_records(env: Environment, settings: Settings) -> list[DesiredRecord]
 
 
 def _service_records(
-    service: Service, env: Environment, settings: Settings, allowed: str
+    service: Service,
+    env: Environment,
+    settings: Settings,
+    allowed: str,
+    known: dict[tuple[str, str], _Address | None],
 ) -> list[DesiredRecord]:
     if service.kind not in SERVICE_KINDS:
         log.debug("service %s: kind %s is not published", service.ref, service.kind or "unknown")
@@ -205,7 +210,7 @@ def _service_records(
     fqdn = _service_fqdn(service, env, settings, allowed)
     if fqdn is None:
         return []
-    ips = _service_ips(service, env, require_ports=(mode == "auto"))
+    ips = _service_ips(service, env, (mode == "auto"), known)
     if not ips:
         log.debug("service %s: no eligible container with a usable IP", service.ref)
         return []
@@ -260,52 +265,82 @@ def _service_fqdn(
     return fqdn
 
 
-def _service_ips(service: Service, env: Environment, require_ports: bool) -> dict[str, _Address]:
-    """The service's usable addresses, by canonical text."""
+def _service_ips(
+    service: Service,
+    env: Environment,
+    require_ports: bool,
+    known: dict[tuple[str, str], _Address | None],
+) -> dict[str, _Address]:
+    """The service's usable addresses, by canonical text.
+
+    A container's address depends only on its host and its first port (``container_ip``), and
+    most containers share both with others: ``known`` holds, for this run, the address found
+    for each (host, first port), or None for a host that does not publish. Containers whose
+    address is unusable are not remembered, so each is still logged.
+    """
     ips: dict[str, _Address] = {}
     for container in service.containers:
         if container.state != "running" or container.health_state not in HEALTHY:
             continue
-        if require_ports and not container.ports:
+        ports = container.ports
+        if require_ports and not ports:
             continue
-        host = env.hosts.get(container.host_uuid)
-        if host is None:
-            log.warning(
-                "service %s: container %s runs on unknown host %r; skipped",
-                service.ref,
-                container.name,
-                container.host_uuid or "(none)",
-            )
-            continue
-        if host.labels.get(LABEL_HOST_ENABLED, "").lower() == "false":
-            continue
-        raw = container_ip(container, host)
+        key = (container.host_uuid, ports[0] if ports else "")
         try:
-            ip = _address(raw)
-        except ValueError:
-            log.warning(
-                "service %s: container %s on host %s has invalid IP %r; skipped",
-                service.ref,
-                container.name,
-                host.name,
-                raw,
-            )
-            continue
-        if ip.unspecified:
-            log.warning("service %s: host %s has IP %s; skipped", service.ref, host.name, ip.text)
-            continue
-        if ip.scoped:
-            # fe80::1%eth0 names an interface of one machine; an AAAA record cannot hold it.
-            log.warning(
-                "service %s: container %s on host %s has scoped IP %r; skipped",
-                service.ref,
-                container.name,
-                host.name,
-                raw,
-            )
-            continue
-        ips[ip.text] = ip
+            ip = known[key]
+        except KeyError:
+            ip = _container_address(service, container, env)
+            if ip is _UNUSABLE:
+                continue
+            known[key] = ip
+        if ip is not None:
+            ips[ip.text] = ip
     return ips
+
+
+# A container whose address cannot be used (logged), unlike a host that does not publish.
+_UNUSABLE: Any = object()
+
+
+def _container_address(service: Service, container: Container, env: Environment) -> Any:
+    """The container's usable address, None if its host does not publish, else _UNUSABLE."""
+    host = env.hosts.get(container.host_uuid)
+    if host is None:
+        log.warning(
+            "service %s: container %s runs on unknown host %r; skipped",
+            service.ref,
+            container.name,
+            container.host_uuid or "(none)",
+        )
+        return _UNUSABLE
+    if host.labels.get(LABEL_HOST_ENABLED, "").lower() == "false":
+        return None
+    raw = container_ip(container, host)
+    try:
+        ip = _address(raw)
+    except ValueError:
+        log.warning(
+            "service %s: container %s on host %s has invalid IP %r; skipped",
+            service.ref,
+            container.name,
+            host.name,
+            raw,
+        )
+        return _UNUSABLE
+    if ip.unspecified:
+        log.warning("service %s: host %s has IP %s; skipped", service.ref, host.name, ip.text)
+        return _UNUSABLE
+    if ip.scoped:
+        # fe80::1%eth0 names an interface of one machine; an AAAA record cannot hold it.
+        log.warning(
+            "service %s: container %s on host %s has scoped IP %r; skipped",
+            service.ref,
+            container.name,
+            host.name,
+            raw,
+        )
+        return _UNUSABLE
+    return ip
 
 
 class _Address(NamedTuple):
