@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:
 import yaml  # noqa: E402
 from bench import synth  # noqa: E402
 from octodns.manager import Manager  # noqa: E402
-from tests.support.moto_server import MotoServer  # noqa: E402
+from tests.support.moto_server import MotoServer, counted  # noqa: E402
 
 from octodns_rancher.config import render_octodns_config  # noqa: E402
 from octodns_rancher.pipeline import Options, generate  # noqa: E402
@@ -110,16 +110,11 @@ def sent(moto: MotoServer) -> tuple[int, int, int]:
     or one per environment with subtree ownership). Route53 counts an UPSERT's values twice.
     """
     changes = values = largest = 0
-    for r in moto.requests():
-        if r["operation"] == CHANGE.split(":")[1]:
-            body = r["body"] or ""
-            changes += body.count("<Change>")
-            values += body.count("<ResourceRecord>")
-            counted = 0
-            for change in body.split("<Change>")[1:]:
-                n = change.count("<ResourceRecord>")
-                counted += 2 * n if "<Action>UPSERT</Action>" in change else n
-            largest = max(largest, counted)
+    for r in moto.change_requests():
+        body = r["body"] or ""
+        changes += body.count("<Change>")
+        values += body.count("<ResourceRecord>")
+        largest = max(largest, counted(body)[0])
     return changes, values, largest
 
 

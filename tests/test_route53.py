@@ -10,7 +10,6 @@ does. Every figure asserted is derived from the records sent, never written down
 from __future__ import annotations
 
 import math
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 import pytest
@@ -27,10 +26,10 @@ from octodns_rancher.route53 import (
     Route53Provider,
     mod_weight,
     pack,
+    request_weight,
 )
-from tests.support.moto_server import MotoServer
+from tests.support.moto_server import MotoServer, counted
 
-NS = "{https://route53.amazonaws.com/doc/2013-04-01/}"
 ZONE = "example.com."
 
 
@@ -102,15 +101,11 @@ def test_pack_keeps_order_and_changes_whole_within_both_limits_and_closes_no_req
     ]
     batches = pack(groups, max_values, max_characters)
 
-    def weight(mods):
-        w = [mod_weight(m) for m in mods]
-        return sum(v for v, _ in w), sum(c for _, c in w)
-
     assert [m for b in batches for m in b] == [m for g in groups for m in g]
     nonempty = [g for g in groups if g]
     boundaries = iter(nonempty)
     for i, batch in enumerate(batches):
-        values, characters = weight(batch)
+        values, characters = request_weight(batch)
         assert batch and values <= max_values and characters <= max_characters
         # The batch is made of whole groups, and the next group would not have fitted.
         taken = []
@@ -119,7 +114,7 @@ def test_pack_keeps_order_and_changes_whole_within_both_limits_and_closes_no_req
         assert taken == batch
         if i + 1 < len(batches):
             first_next = next(g for g in nonempty if g[0] is batches[i + 1][0])
-            nv, nc = weight(first_next)
+            nv, nc = request_weight(first_next)
             assert values + nv > max_values or characters + nc > max_characters
 
 
@@ -168,18 +163,7 @@ def sync(target, desired: Zone) -> None:
 
 def sent(moto: MotoServer) -> list[tuple[int, int, int]]:
     """(status, values, characters) of each change request received, as Route53 counts them."""
-    out = []
-    for request in moto.requests():
-        if request["operation"] != "ChangeResourceRecordSets":
-            continue
-        values = characters = 0
-        for change in ET.fromstring(request["body"]).iter(f"{NS}Change"):
-            factor = 2 if change.findtext(f"{NS}Action") == "UPSERT" else 1
-            found = [v.text or "" for v in change.iter(f"{NS}Value")]
-            values += factor * len(found)
-            characters += factor * sum(map(len, found))
-        out.append((request["status"], values, characters))
-    return out
+    return [(r["status"], *counted(r["body"])) for r in moto.change_requests()]
 
 
 def held(moto: MotoServer, rtype: str) -> dict[str, list[str]]:

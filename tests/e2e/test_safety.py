@@ -10,12 +10,9 @@ which enforces that limit. (The character limit is shown in ``tests/test_route53
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
 from tests.e2e.conftest import Route53Target, Site, Target, ips, output, shop
 from tests.support.metadata_server import MetadataServer
-
-NS = "{https://route53.amazonaws.com/doc/2013-04-01/}"
+from tests.support.moto_server import counted
 
 
 def services(count: int, *hosts: str) -> dict[str, list[str]]:
@@ -44,19 +41,6 @@ def test_a_large_deletion_needs_force(tmp_path, metadata_server: MetadataServer,
         "_owner.a.svc000.shop.production",
         "_owner.a.svc001.shop.production",
     }
-
-
-def route53_weight(body: str) -> int:
-    """ResourceRecord values of a ChangeResourceRecordSets request as Route53 counts them."""
-    total = 0
-    for change in ET.fromstring(body).iter(f"{NS}Change"):
-        values = len(list(change.iter(f"{NS}ResourceRecord")))
-        total += values * (2 if change.findtext(f"{NS}Action") == "UPSERT" else 1)
-    return total
-
-
-def change_requests(target: Route53Target) -> list[dict]:
-    return [r for r in target.moto.requests() if r["operation"] == "ChangeResourceRecordSets"]
 
 
 UPSTREAM = "class: octodns_route53.Route53Provider"
@@ -88,22 +72,22 @@ def test_an_update_of_600_values_fits_route53s_batch_limit(
     assert proc.returncode != 0
     assert "InvalidChangeBatch" in output(proc)
     assert "Number of records limit of 1000 exceeded" in output(proc)
-    assert [route53_weight(r["body"]) for r in change_requests(route53)] == [1200]
+    assert [counted(r["body"])[0] for r in route53.moto.change_requests()] == [1200]
     assert route53.answer("svc000.shop.production") == (300, ips("h0", "h1"))
 
     # The shipped config: octoDNS's update threshold first wants approval...
     route53.moto.clear_requests()
     proc = site.sync()
     assert proc.returncode != 0 and "Too many updates" in output(proc)
-    assert not change_requests(route53)
+    assert not route53.moto.change_requests()
 
     # ...and with it, the update goes out in the fewest requests Route53 accepts: the first
     # filled to its 1,000 counted values, the rest in a second.
     proc = site.sync("--force")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    weights = [route53_weight(r["body"]) for r in change_requests(route53)]
+    weights = [counted(r["body"])[0] for r in route53.moto.change_requests()]
     assert weights == [1000, 200], weights
-    assert all(r["status"] == 200 for r in change_requests(route53))
+    assert all(r["status"] == 200 for r in route53.moto.change_requests())
     moved = {k: v for k, v in route53.ours().items() if k[1] == "A"}
     assert len(moved) == 300
     assert set(map(tuple, (v.values for v in moved.values()))) == {tuple(ips("h2", "h3"))}

@@ -170,12 +170,33 @@ class MotoServer:
             out.extend(page["ResourceRecordSets"])
         return out
 
+    def change_requests(self) -> list[dict[str, Any]]:
+        """The ``ChangeResourceRecordSets`` requests received since the last reset, oldest first."""
+        return [r for r in self.requests() if r["operation"] == "ChangeResourceRecordSets"]
+
     def _call(self, method: str, path: str) -> str:
         req = urllib.request.Request(
             self.url + path, method=method, data=None if method == "GET" else b""
         )
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.read().decode()
+
+
+ROUTE53_NS = "{https://route53.amazonaws.com/doc/2013-04-01/}"
+
+
+def counted(body: str) -> tuple[int, int]:
+    """(values, characters) of a ChangeResourceRecordSets request body as Route53 counts them:
+    each value, and each character of a value, of an UPSERT twice."""
+    import xml.etree.ElementTree as ET
+
+    values = characters = 0
+    for change in ET.fromstring(body).iter(f"{ROUTE53_NS}Change"):
+        factor = 2 if change.findtext(f"{ROUTE53_NS}Action") == "UPSERT" else 1
+        found = [v.text or "" for v in change.iter(f"{ROUTE53_NS}Value")]
+        values += factor * len(found)
+        characters += factor * sum(map(len, found))
+    return values, characters
 
 
 def _readline(proc: subprocess.Popen[str], timeout: float) -> str:
