@@ -46,6 +46,13 @@ def _flag(value: object) -> bool:
     return bool(value)
 
 
+def _listed(records) -> str:
+    """The first five records as ``fqdn TYPE``, and how many more, for a one-line error."""
+    records = list(records)
+    names = ", ".join(f"{r.fqdn} {r._type}" for r in records[:5])
+    return names + (f" and {len(records) - 5} more" if len(records) > 5 else "")
+
+
 class RancherOwnership(OwnershipProcessor):
     """octoDNS's ``OwnershipProcessor``, strict about records we did not create.
 
@@ -100,11 +107,9 @@ class RancherOwnership(OwnershipProcessor):
             ):
                 claims[key] = change.existing
         if claims and not self.allow_takeover:
-            names = ", ".join(f"{r.fqdn} {r._type}" for r in list(claims.values())[:5])
-            more = f" and {len(claims) - 5} more" if len(claims) > 5 else ""
             raise OwnershipException(
                 f"{self.id}: refusing to take over {len(claims)} record(s) that exist without "
-                f"the owner marker {self.txt_value!r}: {names}{more}; they were not created "
+                f"the owner marker {self.txt_value!r}: {_listed(claims.values())}; they were not created "
                 "by this environment. Remove them, or set allow_takeover (env "
                 "OCTODNS_ALLOW_TAKEOVER=1) for one sync to adopt them"
             )
@@ -189,11 +194,9 @@ class SubtreeOwnership(BaseProcessor):
             if isinstance(c, (Update, Delete)) and c.existing.name != self.marker
         ]
         if claims and not self.allow_takeover:
-            names = ", ".join(f"{r.fqdn} {r._type}" for r in claims[:5])
-            more = f" and {len(claims) - 5} more" if len(claims) > 5 else ""
             raise OwnershipException(
                 f"{self.id}: refusing to take over {len(claims)} record(s) of a subtree "
-                f"without the owner marker {self.marker} {self.txt_value!r}: {names}{more}; "
+                f"without the owner marker {self.marker} {self.txt_value!r}: {_listed(claims)}; "
                 f"they were not created by this environment. Remove them, or {hint}"
             )
         self.log.log(

@@ -43,6 +43,16 @@ def mod_weight(mod: Mod) -> tuple[int, int]:
     return factor * len(records), factor * sum(len(r["Value"]) for r in records)
 
 
+def request_weight(mods: Iterable[Mod]) -> tuple[int, int]:
+    """(values, characters) of several changes together, as Route53 counts them."""
+    values = characters = 0
+    for mod in mods:
+        v, c = mod_weight(mod)
+        values += v
+        characters += c
+    return values, characters
+
+
 def pack(
     groups: Iterable[Sequence[Mod]],
     max_values: int = ROUTE53_MAX_VALUES,
@@ -61,11 +71,7 @@ def pack(
     for group in groups:
         if not group:
             continue
-        g_values = g_characters = 0
-        for mod in group:
-            v, c = mod_weight(mod)
-            g_values += v
-            g_characters += c
+        g_values, g_characters = request_weight(group)
         if g_values > max_values or g_characters > max_characters:
             rrset = group[0]["ResourceRecordSet"]
             raise BatchTooLarge(
@@ -146,11 +152,7 @@ class Route53Provider(_UpstreamRoute53Provider):
             groups = [[mod] for mod in batch]
         requests = pack(groups, self.request_max_values, self.request_max_characters)
         for number, request in enumerate(requests, 1):
-            values = characters = 0
-            for mod in request:
-                v, c = mod_weight(mod)
-                values += v
-                characters += c
+            values, characters = request_weight(request)
             self.log.info(
                 "_really_apply: request %d of %d: %d record sets, %d values and %d characters "
                 "as Route53 counts them",
