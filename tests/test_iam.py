@@ -1,5 +1,7 @@
-"""iam: the policy from ``octodns-rancher iam-policy`` covers every Route53 call of a real sync,
-and grants nothing that is not used.
+"""iam: the policies from ``octodns-rancher iam-policy`` cover every Route53 call of a real sync,
+and grant nothing that is not used: the apply role's for plans and applies, the plan role's
+(``--mode plan``) for plans only, with no change permission at all. The OIDC trust policies
+(``--trust``) are checked for their exact shape.
 
 The real ``octodns-sync`` (octodns-route53 over boto3) plans and applies our zone against a moto
 Route53 server; the server's request log is the record of what was called. Each call is then
@@ -191,25 +193,20 @@ def recorded(moto, tmp_path_factory, request) -> dict[str, Any]:
         phases["create"] = _sync(config, moto, "--doit")
         metadata.reload(_shop(["198.51.100.1", "198.51.100.3"], extra=False))
         _generate(metadata, zones)
+        # A pull request's plan of updates and deletions, against a zone holding our records.
+        phases["plan-changes"] = _sync(config, moto)
         phases["update-delete"] = _sync(config, moto, "--doit")
-    proc = run(
-        [
-            "octodns-rancher",
-            "iam-policy",
-            "--hosted-zone-id",
-            zone_id,
-            "--zone",
-            "example.com",
-            "--environment",
-            "Production",
-        ],
-        check=True,
-    )
+    printed = {}
+    for mode in ("apply", "plan"):
+        args = ["--hosted-zone-id", zone_id, "--zone", "example.com", "--environment", "Production"]
+        proc = run(["octodns-rancher", "iam-policy", "--mode", mode, *args], check=True)
+        printed[mode] = json.loads(proc.stdout)
     return {
         "ownership": request.param,
         "zone_id": zone_id,
         "phases": phases,
-        "policy": json.loads(proc.stdout),
+        "policy": printed["apply"],
+        "plan_policy": printed["plan"],
         "record_sets": moto.record_sets(zone_id),
     }
 
@@ -219,7 +216,9 @@ def test_the_syncs_did_what_they_should(recorded):
     phases = recorded["phases"]
     assert all(200 <= r["status"] < 300 for p in phases.values() for r in p)
     change = "ChangeResourceRecordSets"
-    assert not any(r["operation"] == change for r in phases["plan"])
+    assert not any(r["operation"] == change for p in PLANS for r in phases[p])
+    plan_changes = " ".join(r["body"] for r in phases["plan-changes"])
+    assert plan_changes == "" or "<Action>" not in plan_changes
     bodies = {
         name: " ".join(r["body"] for r in p if r["operation"] == change)
         for name, p in phases.items()
@@ -237,6 +236,9 @@ def test_the_syncs_did_what_they_should(recorded):
         "subtree": "_owner.production.example.com.",
     }[recorded["ownership"]]
     assert marker in names and marker in bodies["create"]
+
+
+PLANS = ("plan", "plan-changes")  # the phases a pull request's plan job runs
 
 
 def test_every_call_is_allowed_by_the_policy(recorded):
@@ -290,6 +292,138 @@ def test_the_policy_denies_what_must_be_denied(recorded):
     assert not allowed(doc, change, arn, mixed)
     for action in ("route53:CreateHostedZone", "route53:DeleteHostedZone", "route53:GetChange"):
         assert not allowed(doc, action, "*", {}) and not allowed(doc, action, arn, {})
+
+
+def test_the_plan_policy_covers_every_call_of_a_plan(recorded):
+    doc = recorded["plan_policy"]
+    calls = [action_resource_context(r) for p in PLANS for r in recorded["phases"][p]]
+    assert calls
+    for action, resource, context in calls:
+        assert allowed(doc, action, resource, context), (action, resource, context)
+
+
+def test_the_plan_policy_grants_only_what_a_plan_uses(recorded):
+    doc = recorded["plan_policy"]
+    calls = [action_resource_context(r) for p in PLANS for r in recorded["phases"][p]]
+    granted = {a for s in doc["Statement"] for a in _list(s["Action"])}
+    assert granted == {a for a, _, _ in calls}
+    assert not any(a.split(":", 1)[1].startswith(("Change", "Create", "Delete")) for a in granted)
+    arn = f"arn:aws:route53:::hostedzone/{normalize_zone_id(recorded['zone_id'])}"
+    for statement in doc["Statement"]:
+        for action in _list(statement["Action"]):
+            resources = {r for a, r, _ in calls if a == action}
+            assert _list(statement["Resource"]) == (["*"] if resources == {"*"} else [arn])
+
+
+def test_the_plan_policy_denies_every_change_the_applies_made(recorded):
+    """Each change request of the real applies, replayed against the plan policy: all denied,
+    while the apply policy allows each (the positive control)."""
+    changes = [
+        action_resource_context(r)
+        for p in ("create", "update-delete")
+        for r in recorded["phases"][p]
+        if r["operation"] == "ChangeResourceRecordSets"
+    ]
+    assert changes
+    for action, resource, context in changes:
+        assert allowed(recorded["policy"], action, resource, context)
+        assert not allowed(recorded["plan_policy"], action, resource, context)
+    for action in ("route53:ChangeResourceRecordSets", "route53:CreateHostedZone"):
+        assert not allowed(recorded["plan_policy"], action, "*", {})
+
+
+def test_the_plan_policy_is_the_apply_policy_without_its_change_statement():
+    apply, plan = (
+        policy("Z1", "example.com", "Production"),
+        policy("Z1", "example.com", "Production", mode="plan"),
+    )
+    sids = [s["Sid"] for s in apply["Statement"]]
+    assert "ChangeOurRecords" in sids
+    kept = [s for s in apply["Statement"] if s["Sid"] != "ChangeOurRecords"]
+    assert len(plan["Statement"]) == len(kept) == 2
+    assert all(
+        set(_list(s["Action"])) <= set(_list(k["Action"]))
+        for s, k in zip(plan["Statement"], kept, strict=True)
+    )
+
+
+def _trust(mode: str, *extra: str, env: dict[str, str] | None = None):
+    return run(["octodns-rancher", "iam-policy", "--trust", "--mode", mode, *extra], env=env or {})
+
+
+@pytest.mark.parametrize(
+    ("mode", "subject", "sid"),
+    [
+        ("plan", "repo:example-org/dns.zones:pull_request", "GitHubActionsPullRequests"),
+        ("apply", "repo:example-org/dns.zones:environment:dns", "GitHubActionsDnsEnvironment"),
+    ],
+)
+def test_trust_policies_admit_only_their_jobs(mode, subject, sid):
+    proc = _trust(mode, "--repository", "example-org/dns.zones", "--aws-account-id", "123456789012")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": sid,
+                "Effect": "Allow",
+                "Principal": {
+                    "Federated": "arn:aws:iam::123456789012:oidc-provider/"
+                    "token.actions.githubusercontent.com"
+                },
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                        "token.actions.githubusercontent.com:sub": subject,
+                    }
+                },
+            }
+        ],
+    }
+    assert "*" not in proc.stdout and "StringLike" not in proc.stdout  # no wildcard anywhere
+
+
+def test_trust_policy_from_the_environment():
+    env = {"GITHUB_REPOSITORY": "o/r", "AWS_ACCOUNT_ID": "000000000001", "IAM_POLICY_MODE": "plan"}
+    proc = run(["octodns-rancher", "iam-policy"], env={**env, "IAM_POLICY_TRUST": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert '"repo:o/r:pull_request"' in proc.stdout
+    assert "arn:aws:iam::000000000001:oidc-provider/" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--aws-account-id", "123456789012"], "no repository given: pass --repository"),
+        (["--repository", "o/r"], "no AWS account given: pass --aws-account-id"),
+        (["--repository", "o/*", "--aws-account-id", "123456789012"], "invalid repository 'o/*'"),
+        (["--repository", "o", "--aws-account-id", "123456789012"], "invalid repository 'o'"),
+        (
+            ["--repository", "o/r:environment:dns", "--aws-account-id", "123456789012"],
+            "invalid repository 'o/r:environment:dns'",
+        ),
+        (["--repository", "o/r\n", "--aws-account-id", "123456789012"], "invalid repository"),
+        (["--repository=-o/r", "--aws-account-id", "123456789012"], "invalid repository"),
+        (["--repository", "o/..", "--aws-account-id", "123456789012"], "invalid repository"),
+        (["--repository", "o/r", "--aws-account-id", "1234"], "invalid AWS account id '1234'"),
+        (["--repository", "o/r", "--aws-account-id", "123456789012\n"], "invalid AWS account id"),
+        (["--repository", "o/r", "--aws-account-id", "12345678901*"], "invalid AWS account id"),
+    ],
+)
+def test_bad_trust_arguments_are_one_line_errors(args, message):
+    proc = _trust("plan", *args)
+    assert proc.returncode == 2
+    assert message in proc.stderr and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_an_unknown_mode_from_the_environment_is_refused():
+    proc = run(
+        ["octodns-rancher", "iam-policy", "--hosted-zone-id", "Z1"],
+        env={"IAM_POLICY_MODE": "admin"},
+    )
+    assert proc.returncode == 2 and "unknown policy mode 'admin'" in proc.stderr
 
 
 def test_cli_prints_the_policy_for_the_zone_only():

@@ -86,40 +86,76 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def add_iam_policy(sub: Any) -> None:
+    env = os.environ.get
     p = sub.add_parser(
         "iam-policy",
-        help="print the least-privilege AWS IAM policy for octodns-sync to Route53",
+        help="print the least-privilege AWS IAM policies (plan and apply roles) for Route53",
         description="Print the IAM policy JSON that lets octodns-sync plan and apply this "
         "zone in Route53 and nothing more: read calls as needed, and "
         "route53:ChangeResourceRecordSets only on the one hosted zone. With --zone and "
         "--environment, changes are also limited to A/AAAA records and their TXT "
-        "ownership markers under <environment>.<zone>.",
+        "ownership markers under <environment>.<zone>. --mode plan prints the read-only "
+        "policy of the pull requests' plan role instead (no Change* action). --trust prints "
+        "the role's trust policy for GitHub's OIDC provider: the plan role trusted only for "
+        "this repository's pull requests, the apply role only for its 'dns' environment.",
     )
     log_flags(p)
     p.add_argument(
+        "--mode",
+        choices=("apply", "plan"),
+        default=env("IAM_POLICY_MODE") or "apply",
+        help="apply: the role of the apply and reconcile jobs; plan: the read-only role of "
+        "the pull requests' plan job (env IAM_POLICY_MODE; default %(default)s)",
+    )
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        default=truthy(env("IAM_POLICY_TRUST")),
+        help="print the role's OIDC trust policy instead of its permissions; needs "
+        "--repository and --aws-account-id (env IAM_POLICY_TRUST=1)",
+    )
+    p.add_argument(
         "--hosted-zone-id",
-        default=os.environ.get("HOSTED_ZONE_ID") or None,
-        help="the Route53 hosted zone id, e.g. Z0123456789ABC (env HOSTED_ZONE_ID; required)",
+        default=env("HOSTED_ZONE_ID") or None,
+        help="the Route53 hosted zone id, e.g. Z0123456789ABC (env HOSTED_ZONE_ID; required "
+        "without --trust)",
     )
     p.add_argument(
         "--zone",
-        default=os.environ.get("ROOT_DOMAIN") or None,
+        default=env("ROOT_DOMAIN") or None,
         help="limit changes to names under <environment>.<zone> (env ROOT_DOMAIN)",
     )
     p.add_argument(
         "--environment",
-        default=os.environ.get("RANCHER_ENVIRONMENT") or None,
+        default=env("RANCHER_ENVIRONMENT") or None,
         help="Rancher environment name, with --zone (env RANCHER_ENVIRONMENT)",
+    )
+    p.add_argument(
+        "--repository",
+        default=env("GITHUB_REPOSITORY") or None,
+        help="with --trust: the GitHub repository, OWNER/NAME (env GITHUB_REPOSITORY)",
+    )
+    p.add_argument(
+        "--aws-account-id",
+        default=env("AWS_ACCOUNT_ID") or None,
+        help="with --trust: the AWS account holding the OIDC provider (env AWS_ACCOUNT_ID)",
     )
     p.set_defaults(func=cmd_iam_policy)
 
 
 def cmd_iam_policy(args: argparse.Namespace) -> int:
-    from ..iam import policy_json
+    from ..iam import policy_json, trust_policy_json
 
+    if args.trust:
+        if not args.repository:
+            raise ConfigError("no repository given: pass --repository or set GITHUB_REPOSITORY")
+        if not args.aws_account_id:
+            raise ConfigError("no AWS account given: pass --aws-account-id or set AWS_ACCOUNT_ID")
+        sys.stdout.write(trust_policy_json(args.repository, args.aws_account_id, args.mode))
+        return EXIT_OK
     if not args.hosted_zone_id:
         raise ConfigError("no hosted zone given: pass --hosted-zone-id or set HOSTED_ZONE_ID")
-    sys.stdout.write(policy_json(args.hosted_zone_id, args.zone, args.environment))
+    sys.stdout.write(policy_json(args.hosted_zone_id, args.zone, args.environment, args.mode))
     return EXIT_OK
 
 
