@@ -15,7 +15,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from .errors import ConfigError
 from .records import Settings, environment_label
 
-PROVIDERS = ("route53", "powerdns", "yaml")
+# "powerdns-axfr": PowerDNS read through a TSIG-signed zone transfer, for plans only; its
+# target keeps the name "powerdns", so its plan reads (and checksums) like the API's.
+PROVIDERS = ("route53", "powerdns", "powerdns-axfr", "yaml")
+TARGET_NAMES = {"powerdns-axfr": "powerdns"}
 POLICIES = ("sync", "upsert-only")
 # "record": a TXT marker per record (RancherOwnership); "subtree": one marker claims
 # <environment>.<zone> (SubtreeOwnership).
@@ -73,6 +76,7 @@ def render_octodns_config(
         environment=environment_label(environment),
         allowlist=allowlist_pattern(environment),
         provider=provider,
+        target=TARGET_NAMES.get(provider, provider),
         zones_dir=zones_dir,
         policy=policy,
         owner_id=check_owner_id(owner_id or default_owner_id(environment)),

@@ -48,8 +48,9 @@ class Answer(NamedTuple):
 class PowerDns:
     """Start with ``with PowerDns() as pdns:``; ``pdns.env`` configures octodns-powerdns."""
 
-    def __init__(self, startup_timeout: float = 20.0) -> None:
+    def __init__(self, startup_timeout: float = 20.0, extra_args: tuple[str, ...] = ()) -> None:
         self.startup_timeout = startup_timeout
+        self.extra_args = extra_args  # more pdns_server settings, e.g. "--allow-axfr-ips=..."
         self.proc: subprocess.Popen[bytes] | None = None
         self.workdir: Path | None = None
         self.dns_port = 0
@@ -122,6 +123,7 @@ class PowerDns:
             "--zone-cache-refresh-interval=0",
             "--consistent-backends=yes",
             "--default-soa-content=ns1.example.test. hostmaster.@ 0 10800 3600 604800 300",
+            *self.extra_args,
         ]
 
     def _wait_ready(self) -> str:
@@ -238,6 +240,14 @@ class PowerDns:
                 "records": [{"content": v, "disabled": False} for v in values],
             },
         )
+
+    def create_tsig_key(self, name: str, algorithm: str = "hmac-sha256") -> str:
+        """A new TSIG key made by PowerDNS; returns its secret (base64)."""
+        return self.api("POST", "/tsigkeys", {"name": name, "algorithm": algorithm})["key"]
+
+    def allow_axfr(self, zone: str, key_names: list[str]) -> None:
+        """Let these TSIG keys transfer the zone (the zone's TSIG-ALLOW-AXFR)."""
+        self.api("PUT", f"/zones/{_fqdn(zone)}", {"master_tsig_key_ids": key_names})
 
     def delete_record(self, zone: str, name: str, rtype: str) -> None:
         self._patch(zone, {"name": _fqdn(name), "type": rtype, "changetype": "DELETE"})

@@ -24,9 +24,10 @@ def add_init(sub: Any) -> None:
     p.add_argument("--environment", required=True, help="Rancher environment name")
     p.add_argument(
         "--provider",
-        choices=("route53", "powerdns", "yaml"),
+        choices=("route53", "powerdns", "powerdns-axfr", "yaml"),  # config.PROVIDERS
         default="route53",
-        help="octoDNS target (default %(default)s)",
+        help="octoDNS target (default %(default)s); powerdns-axfr reads PowerDNS with a "
+        "TSIG-signed zone transfer and cannot write: the config of the pull requests' plan",
     )
     p.add_argument("--zones-dir", default="./zones", help="zone files directory (./zones)")
     p.add_argument(
