@@ -112,14 +112,230 @@ def test_every_action_is_pinned_to_a_commit_sha_with_its_version():
 def test_permissions_are_minimal_and_per_job():
     expected = {
         "dns-plan.yml": {"contents": "read", "id-token": "write", "pull-requests": "write"},
-        "dns-apply.yml": {"contents": "read", "id-token": "write"},
-        "dns-reconcile.yml": {"contents": "read", "id-token": "write"},
+        # contents: write moves the branch dns/applied
+        "dns-apply.yml": {"contents": "write", "id-token": "write"},
+        "dns-reconcile.yml": {"contents": "write", "id-token": "write"},
         "dns-generate.yml": {"actions": "read", "contents": "write", "pull-requests": "write"},
     }
     for name, wf in workflows().items():
         assert wf["permissions"] == {}, name  # nothing by default
         (job,) = wf["jobs"].values()
         assert job["permissions"] == expected[name], name
+
+
+# --- credentials: no job a pull request triggers can read one that writes DNS --------------
+
+# Events a pull request (or a comment on one) can trigger; workflow_run follows them.
+PR_EVENTS = {
+    "pull_request",
+    "pull_request_target",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "issue_comment",
+    "workflow_run",
+}
+# What can write DNS (or Rancher, or the repository), by name.
+WRITE_SECRETS = {
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "PDNS_API_KEY",
+    "CATTLE_ACCESS_KEY",
+    "CATTLE_SECRET_KEY",
+    "GENERATE_PR_TOKEN",
+}
+WRITE_VARS = {"AWS_ROLE_ARN", "AWS_STATIC_KEYS"}
+# All a pull request's plan job may read: read-only credentials under names of their own.
+PLAN_SECRETS = {"AWS_PLAN_ACCESS_KEY_ID", "AWS_PLAN_SECRET_ACCESS_KEY", "PDNS_TSIG_SECRET"}
+PLAN_VARS = {
+    "AWS_PLAN_ROLE_ARN",
+    "AWS_PLAN_STATIC_KEYS",
+    "AWS_REGION",
+    "OCTODNS_PLAN_CONFIG",
+    "PDNS_AXFR_HOST",
+    "PDNS_AXFR_PORT",
+    "PDNS_TSIG_KEY_NAME",
+    "PDNS_TSIG_ALGORITHM",
+}
+EXPR = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+NAMED = re.compile(r"\b(secrets|vars)\s*(?:\.\s*([A-Za-z_][\w-]*)|\[\s*'([^']*)'\s*\])")
+CONTEXT = re.compile(r"\b(secrets|vars)\b")
+
+
+def events(wf: dict) -> set[str]:
+    on = triggers(wf)
+    if isinstance(on, str):
+        return {on}
+    return set(on)
+
+
+def expressions(node: object, key: str = "") -> Iterator[str]:
+    """Every expression in a workflow fragment: ``${{ }}`` anywhere, and bare ``if:`` values."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from expressions(v, str(k))
+    elif isinstance(node, list):
+        for v in node:
+            yield from expressions(v, key)
+    elif isinstance(node, str):
+        found = EXPR.findall(node)
+        yield from found
+        if key == "if" and not found:
+            yield node
+
+
+def reads(node: object) -> tuple[set[tuple[str, str]], list[str]]:
+    """The (context, name) pairs of secrets/vars an expression reads; and the expressions that
+    read the whole context or a computed name (toJSON(secrets), secrets[format(...)])."""
+    named: set[tuple[str, str]] = set()
+    opaque: list[str] = []
+    for expr in expressions(node):
+        for m in NAMED.finditer(expr):
+            named.add((m.group(1), m.group(2) or m.group(3)))
+        if len(CONTEXT.findall(expr)) > len(NAMED.findall(expr)):
+            opaque.append(expr.strip())
+    return named, opaque
+
+
+def environment_name(job: dict) -> str | None:
+    env = job.get("environment")
+    return env.get("name") if isinstance(env, dict) else env
+
+
+def pr_exposure(wf: dict, name: str, seen: frozenset[str] = frozenset()) -> list[str]:
+    """Why a pull request could reach a DNS-writing credential through this workflow: [] if it
+    cannot. Follows reusable workflows in this repository; refuses the ones it cannot read."""
+    problems = []
+    top, top_opaque = reads({"env": wf.get("env", {}), "defaults": wf.get("defaults", {})})
+    for job_id, job in wf["jobs"].items():
+        where = f"{name}: job {job_id}"
+        named, opaque = reads(job)
+        named |= top
+        opaque += top_opaque
+        for expr in opaque:
+            problems.append(f"{where} reads a whole context or a computed name: {expr}")
+        for context, var in sorted(named):
+            if (context, var) in {("secrets", n) for n in WRITE_SECRETS} | {
+                ("vars", n) for n in WRITE_VARS
+            }:
+                problems.append(f"{where} reads {context}.{var}")
+            elif var not in (PLAN_SECRETS if context == "secrets" else PLAN_VARS):
+                problems.append(f"{where} reads {context}.{var}, not a plan credential")
+        if environment_name(job) == "dns":
+            problems.append(f"{where} runs in the dns environment")
+        if "uses" in job:
+            if job.get("secrets") == "inherit":
+                problems.append(f"{where} passes every secret on (secrets: inherit)")
+            called = job["uses"]
+            path = ROOT / called[2:] if called.startswith("./") else None
+            if path is None or not path.is_file():
+                problems.append(f"{where} calls a workflow that cannot be checked: {called}")
+            elif called not in seen:
+                problems += pr_exposure(yaml.safe_load(path.read_text()), called, seen | {called})
+    return problems
+
+
+def test_no_pull_request_job_can_read_a_credential_that_writes_dns():
+    checked = []
+    for name, wf in workflows().items():
+        if events(wf) & PR_EVENTS:
+            checked.append(name)
+            assert pr_exposure(wf, name) == [], name
+    assert checked == ["dns-plan.yml"]
+    # Positive control: the checker sees what the plan job does read.
+    named, opaque = reads(workflows()["dns-plan.yml"])
+    assert opaque == []
+    assert {n for c, n in named if c == "secrets"} == PLAN_SECRETS
+    assert {n for c, n in named if c == "vars"} == PLAN_VARS
+
+
+def _plan_workflow() -> dict:
+    return yaml.safe_load((WORKFLOWS / "dns-plan.yml").read_text())
+
+
+def _mutations() -> dict[str, tuple[dict, str]]:
+    out: dict[str, tuple[dict, str]] = {}
+
+    def case(label: str, expected: str):
+        wf = _plan_workflow()
+        out[label] = (wf, expected)
+        return wf, wf["jobs"]["plan"]
+
+    wf, _ = case("workflow env", "reads secrets.PDNS_API_KEY")
+    wf["env"] = {"PDNS_API_KEY": "${{ secrets.PDNS_API_KEY }}"}
+    _, job = case("job env", "reads secrets.AWS_SECRET_ACCESS_KEY")
+    job["env"]["K"] = "${{ secrets.AWS_SECRET_ACCESS_KEY }}"
+    _, job = case("step with", "reads vars.AWS_ROLE_ARN")
+    job["steps"][3]["with"]["role-to-assume"] = "${{ vars.AWS_ROLE_ARN }}"
+    _, job = case("bracket name", "reads secrets.PDNS_API_KEY")
+    job["steps"][-1]["with"]["path"] = "${{ secrets['PDNS_API_KEY'] }}"
+    _, job = case("whole context", "a whole context or a computed name: toJSON(secrets)")
+    job["steps"][-1]["env"] = {"ALL": "${{ toJSON(secrets) }}"}
+    _, job = case("computed name", "a computed name: secrets[format('PDNS_{0}', 'API_KEY')]")
+    job["env"]["K"] = "${{ secrets[format('PDNS_{0}', 'API_KEY')] }}"
+    _, job = case("bare if", "reads secrets.CATTLE_SECRET_KEY")
+    job["steps"][0]["if"] = "secrets.CATTLE_SECRET_KEY != ''"
+    _, job = case("unknown secret", "reads secrets.DNS_ADMIN_TOKEN, not a plan credential")
+    job["steps"][-1]["with"]["x"] = "${{ secrets.DNS_ADMIN_TOKEN }}"
+    _, job = case("environment", "runs in the dns environment")
+    job["environment"] = "dns"
+    _, job = case("environment mapping", "runs in the dns environment")
+    job["environment"] = {"name": "dns", "url": "https://example.com"}
+    wf, _ = case("secrets inherit", "passes every secret on (secrets: inherit)")
+    wf["jobs"]["more"] = {"uses": "./.github/workflows/dns-plan.yml", "secrets": "inherit"}
+    wf, _ = case("reusable apply", "dns-apply.yml: job apply reads secrets.PDNS_API_KEY")
+    wf["jobs"]["more"] = {"uses": "./.github/workflows/dns-apply.yml"}
+    wf, _ = case("remote reusable", "calls a workflow that cannot be checked: o/r/.github/")
+    wf["jobs"]["more"] = {"uses": "o/r/.github/workflows/x.yml@" + "0" * 40}
+    return out
+
+
+@pytest.mark.parametrize("label", list(_mutations()))
+def test_the_credential_check_finds_each_way_in(label):
+    wf, expected = _mutations()[label]
+    problems = pr_exposure(wf, "dns-plan.yml")
+    assert any(expected in p for p in problems), problems
+
+
+@pytest.mark.parametrize("on", ["pull_request_target", ["push", "pull_request"], "workflow_run"])
+def test_every_pull_request_trigger_is_checked(on):
+    wf = _plan_workflow()
+    wf[True] = on
+    wf["env"] = {"K": "${{ secrets.PDNS_API_KEY }}"}
+    assert events(wf) & PR_EVENTS
+    assert pr_exposure(wf, "x") == ["x: job plan reads secrets.PDNS_API_KEY"]
+
+
+def test_only_dns_environment_jobs_hold_credentials_that_write_dns():
+    holders = []
+    for name, wf in workflows().items():
+        for job_id, job in wf["jobs"].items():
+            named, _ = reads({"wf": wf.get("env", {}), "job": job})
+            writes = {n for c, n in named if c == "secrets"} & (
+                WRITE_SECRETS - {"GENERATE_PR_TOKEN"}
+            )
+            writes |= {n for c, n in named if c == "vars"} & WRITE_VARS
+            if writes:
+                holders.append(name)
+                assert environment_name(job) == "dns", (name, job_id, writes)
+                assert not events(wf) & PR_EVENTS, name
+    assert sorted(holders) == ["dns-apply.yml", "dns-reconcile.yml"]
+
+
+def test_the_plan_job_uses_the_read_only_role_and_config():
+    job = _plan_workflow()["jobs"]["plan"]
+    assert (
+        job["env"]["OCTODNS_CONFIG"] == "${{ vars.OCTODNS_PLAN_CONFIG || 'config/octodns.yaml' }}"
+    )
+    creds = [s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", "")]
+    assert creds[0]["with"]["role-to-assume"] == "${{ vars.AWS_PLAN_ROLE_ARN }}"
+    assert creds[1]["with"]["aws-secret-access-key"] == "${{ secrets.AWS_PLAN_SECRET_ACCESS_KEY }}"
+    plan = next(s for s in job["steps"] if s.get("id") == "plan")
+    fallback = next(s for s in job["steps"] if s.get("env", {}).get("PLAN_JOB_FAILED"))
+    comment = job["steps"][-1]
+    assert plan["run"] == fallback["run"] == "scripts/ci-plan.sh"
+    assert fallback["if"] == "failure() && steps.plan.outcome == 'skipped'"
+    # The comment is posted after a failed plan too (the failure comment), not when cancelled.
+    assert comment["if"].startswith("${{ !cancelled() && ")
 
 
 def test_applies_never_overlap_and_are_never_cancelled():
@@ -246,14 +462,85 @@ def test_plan_script_renders_one_comment_body_with_octodns_planmarkdown(ws):
     assert out2["checksum"] == out["checksum"]
 
 
+def failure_comment(ws: Path) -> str:
+    body = (ws / "plan.md").read_text()
+    assert body.startswith("<!-- octodns-rancher-plan -->\n# octoDNS plan\n")
+    assert "**The plan failed**" in body and "checksum" not in body
+    assert (ws / "step-summary").read_text().endswith(body)
+    return body
+
+
 def test_plan_script_fails_on_an_invalid_zone_file(ws):
+    _, good = step("ci-plan.sh", ws)
+    assert good["checksum"] in (ws / "plan.md").read_text()  # the comment of a plan
     (ws / "zones" / "example.com.yaml").write_text(
         "web.shop.production:\n  type: A\n  value: nope\n"
     )
-    proc, _ = step("ci-plan.sh", ws)
-    assert proc.returncode != 0
+    proc, out = step("ci-plan.sh", ws, PLAN_SHA="0123456789abcdef0123", GITHUB_RUN_ID="42")
+    assert proc.returncode == 1
     assert "web.shop.production" in proc.stderr
-    assert not (ws / "plan.md").exists()
+    assert out == {"failed": "true"}
+    body = failure_comment(ws)
+    # The previous plan is gone: the comment shows this run, its last error line, its commit.
+    assert good["checksum"] not in body
+    assert "(octodns-validate --config-file config/octodns.yaml)" in body
+    last = [line for line in proc.stderr.splitlines() if line.strip()]
+    error_lines = [line for line in body.splitlines() if line.startswith("    ")]
+    assert error_lines == ['    - invalid IPv4 address "nope", via: ip-value-rfc']
+    assert error_lines[0].strip() in [line.strip() for line in last]
+    assert "Commit `0123456789ab`" in body and "/actions/runs/42)" in body
+    assert "::error title=DNS plan failed::octodns-validate" in proc.stdout
+
+
+def test_a_refused_takeover_replaces_the_plan_comment_with_the_failure(ws):
+    """A record made by hand at one of our names: octoDNS refuses to take it over, so there
+    is no plan; the comment says so (not the previous plan), and the step fails."""
+    _, good = step("ci-plan.sh", ws)
+    assert int(good["changes"]) > 0
+    (ws / "target" / "example.com.yaml").write_text(
+        "---\napi.shop.production:\n  type: A\n  value: 192.0.2.99\n"
+    )
+    proc, out = step("ci-plan.sh", ws)
+    assert proc.returncode == 1 and out == {"failed": "true"}
+    body = failure_comment(ws)
+    assert "(the plan against the provider)" in body and good["checksum"] not in body
+    (error_line,) = [line for line in body.splitlines() if line.startswith("    ")]
+    assert "api.shop.production" in error_line
+    assert target(ws) == {"api.shop.production": {"type": "A", "value": "192.0.2.99"}}
+    # Allowed for this run: the next plan replaces the failure comment again.
+    proc, out = step("ci-plan.sh", ws, OCTODNS_ALLOW_TAKEOVER="1")
+    assert proc.returncode == 0, proc.stderr
+    assert "failed" not in out and "**The plan failed**" not in (ws / "plan.md").read_text()
+
+
+def test_the_failure_comment_cannot_be_shaped_by_the_error_text(ws):
+    """The error line comes from the pull request's files: it is shown as code, on one line,
+    without control characters, and cannot end the workflow command it is reported in."""
+    hostile = "a.b <!-- y --> [z](http://a) @team ```\\x1b[31m %0A::set-output name=a::b"
+    (ws / "config" / "octodns.yaml").write_text(
+        f'providers:\n  x:\n    class: "{hostile}"\nzones: {{}}\n'
+    )
+    proc, _ = step("ci-plan.sh", ws)
+    assert proc.returncode == 1
+    assert "\x1b[31m" in proc.stderr  # octoDNS printed the escape; the comment must not
+    body = failure_comment(ws)
+    (error_line,) = [line for line in body.splitlines() if line.startswith("    ")]
+    assert error_line.startswith(
+        "    octodns.manager.ManagerException: Unknown provider class: a.b"
+    )
+    assert "<!-- y --> [z](http://a) @team ```[31m %0A::set-output" in error_line
+    assert "\x1b" not in body
+    assert body.count("<!--") == 2  # the marker, and the one inside the code block
+    command = proc.stdout.split("::error title=DNS plan failed::", 1)[1].splitlines()[0]
+    assert "%250A::set-output" in command and "%0A" not in command.replace("%250A", "")
+
+
+def test_a_job_that_failed_before_the_plan_still_replaces_the_comment(ws):
+    (ws / "plan.md").write_text("the previous plan\n")
+    proc, out = step("ci-plan.sh", ws, PLAN_JOB_FAILED="true")
+    assert proc.returncode == 1 and out == {"failed": "true"}
+    body = failure_comment(ws)
+    assert "(the job failed before the plan ran)" in body and "Last error line" not in body
 
 
 def test_apply_script_applies_then_writes_fqdns_back(ws, cattle):
