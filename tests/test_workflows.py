@@ -648,3 +648,167 @@ def test_generate_script_commits_the_change_for_the_pull_request(ws):
         assert git(ws, "show", "--name-only", "--format=", "HEAD") == "zones/example.com.yaml"
         proc, out = step("ci-generate.sh", ws, **env)
         assert proc.returncode == 0 and out == {"changed": "false"}
+
+
+# --- dns/applied: what was applied, so a cancelled apply is covered by the next -------------
+
+
+@pytest.fixture
+def checkout(ws: Path, tmp_path: Path) -> dict:
+    """``ws`` as a clone of a bare ``origin``, the golden zone pushed to main."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(origin))
+    git(ws, "init", "-q", "--initial-branch=main")
+    git(ws, "remote", "add", "origin", str(origin))
+    (ws / ".gitignore").write_text("target/\nplan.md\ndrift.md\ngithub-output\nstep-summary\n")
+    git(ws, "add", ".")
+    git(ws, "commit", "-qm", "initial")
+    git(ws, "push", "-q", "origin", "main")
+    return {"origin": origin, "env": {"HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"}}
+
+
+def push_change(ws: Path, old: str, new: str, message: str) -> str:
+    """Commit one change of the zone file and push it, as a merge to main would; its sha."""
+    zone = ws / "zones" / "example.com.yaml"
+    text = zone.read_text()
+    assert old in text
+    zone.write_text(text.replace(old, new, 1))
+    git(ws, "commit", "-qam", message)
+    git(ws, "push", "-q", "origin", "main")
+    return git(ws, "rev-parse", "HEAD")
+
+
+def remote_applied(origin: Path) -> str | None:
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", "refs/heads/dns/applied"],
+        cwd=origin,
+        capture_output=True,
+        text=True,
+    )
+    return proc.stdout.strip() or None
+
+
+def cattle_env(cattle: CattleServer) -> dict[str, str]:
+    return {"CATTLE_URL": cattle.url, "CATTLE_ACCESS_KEY": "a", "CATTLE_SECRET_KEY": "b"}
+
+
+# prometheus.monitoring.production and api.shop.production: one change each.
+CHANGE_1 = ("value: 198.51.100.20", "value: 192.0.2.50")
+CHANGE_2 = ("value: 203.0.113.11", "value: 192.0.2.51")
+
+
+def fqdns(cattle: CattleServer) -> list[str]:
+    return sorted(b["fqdn"] for b in cattle.delivered())
+
+
+def test_a_cancelled_apply_is_covered_by_the_next(ws, checkout, cattle):
+    env = {**checkout["env"], **cattle_env(cattle)}
+    first = git(ws, "rev-parse", "HEAD")
+    proc, out = step("ci-apply.sh", ws, **env)  # the first apply: no dns/applied yet
+    assert proc.returncode == 0, proc.stderr
+    assert "no dns/applied on origin yet" in proc.stderr
+    assert remote_applied(checkout["origin"]) == first == out["applied"]
+    assert len(cattle.delivered()) == 6
+    cattle.requests.clear()
+
+    push_change(ws, *CHANGE_1, "prometheus moves")
+    # Its apply was pending when the next push came: GitHub cancelled it, it never ran.
+    before = git(ws, "rev-parse", "HEAD")  # github.event.before of the second push
+    second = push_change(ws, *CHANGE_2, "api moves")
+    proc, out = step("ci-apply.sh", ws, WRITEBACK_SINCE=before, **env)
+    assert proc.returncode == 0, proc.stderr
+    assert target(ws)["prometheus.monitoring.production"]["value"] == "192.0.2.50"
+    assert target(ws)["api.shop.production"]["value"] == "192.0.2.51"
+    # Both changes written back, though the push event only knew the second.
+    assert fqdns(cattle) == [
+        "api.shop.production.example.com.",
+        "prometheus.monitoring.production.example.com.",
+    ]
+    assert remote_applied(checkout["origin"]) == second == out["applied"]
+    assert f"since {first} (dns/applied)" in proc.stderr
+
+
+def test_without_dns_applied_the_write_back_starts_from_the_push(ws, checkout, cattle):
+    """The behaviour before dns/applied exists (and the loss it fixes): only the last push."""
+    env = {**checkout["env"], **cattle_env(cattle)}
+    push_change(ws, *CHANGE_1, "prometheus moves")
+    before = git(ws, "rev-parse", "HEAD")
+    second = push_change(ws, *CHANGE_2, "api moves")
+    proc, out = step("ci-apply.sh", ws, WRITEBACK_SINCE=before, **env)
+    assert proc.returncode == 0, proc.stderr
+    assert fqdns(cattle) == ["api.shop.production.example.com."]
+    assert remote_applied(checkout["origin"]) == second == out["applied"]
+
+
+def test_a_remote_that_refuses_dns_applied_does_not_fail_the_apply(ws, checkout, cattle):
+    hook = checkout["origin"] / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\nwhile read old new ref; do\n"
+        '  case "$ref" in refs/heads/dns/*) echo "dns/* is protected" >&2; exit 1;; esac\n'
+        "done\n"
+    )
+    hook.chmod(0o755)
+    env = {**checkout["env"], **cattle_env(cattle)}
+    proc, out = step("ci-apply.sh", ws, **env)
+    assert proc.returncode == 0, proc.stderr
+    assert set(NAMES) <= set(target(ws))
+    assert "::warning title=dns/applied not moved::" in proc.stdout
+    assert "applied" not in out and remote_applied(checkout["origin"]) is None
+
+
+def test_dns_applied_moved_by_someone_else_is_not_overwritten(ws, checkout, cattle):
+    """The move is conditional on the value read before the apply (a lease): a newer run that
+    moved dns/applied meanwhile is never moved back to an older commit."""
+    env = {**checkout["env"], **cattle_env(cattle)}
+    assert step("ci-apply.sh", ws, **env)[0].returncode == 0
+    second = push_change(ws, *CHANGE_1, "prometheus moves")
+    third = push_change(ws, *CHANGE_2, "api moves")
+    git(ws, "reset", "-q", "--hard", second)  # this run applies the second push
+    # While it runs, the run of the third push moves dns/applied (here: just before our push).
+    hook = ws / ".git" / "hooks" / "pre-push"
+    hook.write_text(
+        f"#!/bin/sh\ngit --git-dir={checkout['origin']} update-ref refs/heads/dns/applied {third}\n"
+    )
+    hook.chmod(0o755)
+    proc, out = step("ci-apply.sh", ws, **env)
+    assert proc.returncode == 0, proc.stderr
+    assert "::warning title=dns/applied not moved::" in proc.stdout
+    assert "applied" not in out and remote_applied(checkout["origin"]) == third
+
+
+def test_reconcile_reports_unapplied_commits_and_covers_them(ws, checkout, cattle):
+    """A push whose apply never ran: the drift report names its commit, the repair applies it,
+    its services are written back and dns/applied moves to it."""
+    env = {**checkout["env"], **cattle_env(cattle)}
+    first = git(ws, "rev-parse", "HEAD")
+    assert step("ci-apply.sh", ws, **env)[0].returncode == 0
+    cattle.requests.clear()
+    second = push_change(ws, *CHANGE_1, "prometheus moves")
+    proc, out = step("ci-reconcile.sh", ws, **env)
+    assert proc.returncode == 0, proc.stderr
+    assert out["drift"] == "true" and out["pending"] == "1"
+    report = (ws / "step-summary").read_text()
+    assert f"`dns/applied` = `{first[:12]}`" in report
+    assert f"- `{second[:7]}` prometheus moves" in report
+    assert "::warning title=DNS not applied::1 commit(s) since dns/applied" in proc.stdout
+    assert target(ws)["prometheus.monitoring.production"]["value"] == "192.0.2.50"
+    assert fqdns(cattle) == ["prometheus.monitoring.production.example.com."]
+    assert remote_applied(checkout["origin"]) == second == out["applied"]
+    # Nothing left: no drift, nothing pending, nothing written back again.
+    cattle.requests.clear()
+    proc, out = step("ci-reconcile.sh", ws, **env)
+    assert proc.returncode == 0 and out["drift"] == "false" and out["pending"] == "0"
+    assert cattle.delivered() == []
+
+
+def test_a_hand_edit_is_drift_not_an_unapplied_commit(ws, checkout, cattle):
+    env = {**checkout["env"], **cattle_env(cattle)}
+    assert step("ci-apply.sh", ws, **env)[0].returncode == 0
+    cattle.requests.clear()
+    path = ws / "target" / "example.com.yaml"
+    path.write_text(path.read_text().replace("203.0.113.11", "192.0.2.66"))
+    proc, out = step("ci-reconcile.sh", ws, **env)
+    assert proc.returncode == 0, proc.stderr
+    assert out["drift"] == "true" and out["pending"] == "0"
+    assert "Not applied yet" not in (ws / "step-summary").read_text()
+    assert cattle.delivered() == []  # nothing changed in the zone files: nothing to write back
