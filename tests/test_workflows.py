@@ -319,6 +319,9 @@ def test_only_dns_environment_jobs_hold_credentials_that_write_dns():
                 assert environment_name(job) == "dns", (name, job_id, writes)
                 assert not events(wf) & PR_EVENTS, name
     assert sorted(holders) == ["dns-apply.yml", "dns-reconcile.yml"]
+    wfs = workflows()
+    assert environment_name(wfs["dns-apply.yml"]["jobs"]["apply"]) == "dns"
+    assert environment_name(wfs["dns-reconcile.yml"]["jobs"]["reconcile"]) == "dns"
 
 
 def test_the_plan_job_uses_the_read_only_role_and_config():
