@@ -240,3 +240,175 @@ def test_rendered_config_chooses_the_ownership_model():
     assert (ownership["marker"], ownership["txt_value"]) == (MARKER, OWNER)
     with pytest.raises(ConfigError, match="unknown ownership 'none'"):
         render_octodns_config("example.com", "Production", ownership="none")
+
+
+# -- Moving from Rancher's external DNS: its state record ---------------------------------------
+
+UUID = "a3c1f0de-5b8e-4c1a-9d2e-0f1e2d3c4b5a"
+STATE = f"external-dns-{UUID}"
+
+
+def state(*fqdns: str) -> dict:
+    """Rancher's state record as octoDNS reads it back (quotes are the provider's)."""
+    return {"type": "TXT", "ttl": 300, "values": list(fqdns)}
+
+
+def full_plan(proc, desired: dict, existing: dict):
+    """The whole planning order of octoDNS: source, source-and-target, plan."""
+    from octodns.provider.plan import Plan
+
+    want = proc.process_source_zone(zone(desired), sources=[])
+    have = zone(existing)
+    want, have = proc.process_source_and_target_zones(want, have, target())
+    changes = have.changes(want, target())
+    plan = Plan(have, want, changes, True) if changes else None
+    return proc.process_plan(plan, sources=[], target=target())
+
+
+def migrating(**kw) -> RancherOwnership:
+    return RancherOwnership("ownership", txt_value=OWNER, txt_ttl=300, rancher_state=STATE, **kw)
+
+
+RANCHER = {
+    STATE: state(
+        '"web.shop.production.example.com."',
+        "API.shop.production.example.com",  # compared as DNS does: any case, no dot
+        "old.shop.production.example.com.",  # a service gone since
+    ),
+    "web.shop.production": a("192.0.2.1"),
+    "api.shop.production": a("192.0.2.2"),
+    "old.shop.production": a("192.0.2.3"),
+    "manual.shop.production": a("192.0.2.9"),  # made by hand, not listed
+}
+SERVICES = {"web.shop.production": a("192.0.2.1"), "api.shop.production": a("192.0.2.20")}
+
+
+def test_records_listed_by_rancher_are_adopted_updated_and_deleted_without_takeover():
+    assert summary(full_plan(migrating(), SERVICES, RANCHER)) == {
+        ("Create", "_owner.a.web.shop.production", "TXT"),  # adopted as it is
+        ("Update", "api.shop.production", "A"),  # adopted and updated
+        ("Create", "_owner.a.api.shop.production", "TXT"),
+        ("Delete", "old.shop.production", "A"),  # listed, no service: deleted
+    }  # manual.shop.production: kept, and the state record stays
+
+
+def test_unlisted_record_with_a_wanted_name_is_still_a_takeover():
+    desired = {**SERVICES, "manual.shop.production": a("192.0.2.30")}
+    with pytest.raises(OwnershipException, match=r"take over 1 record\(s\).*manual\.shop"):
+        full_plan(migrating(), desired, RANCHER)
+
+
+def test_another_environments_state_record_grants_nothing():
+    existing = {k: v for k, v in RANCHER.items() if k != STATE}
+    existing["external-dns-0b1c2d3e-staging"] = RANCHER[STATE]
+    with pytest.raises(OwnershipException, match=r"take over 2 record\(s\)"):
+        full_plan(migrating(), SERVICES, existing)
+    # Nor does a state record without our uuid configured.
+    with pytest.raises(OwnershipException, match=r"take over 2 record\(s\)"):
+        full_plan(RancherOwnership("o", txt_value=OWNER, txt_ttl=300), SERVICES, RANCHER)
+
+
+def test_a_listed_record_marked_by_another_owner_is_not_rancher_s_any_more():
+    existing = {**RANCHER, "_owner.a.api.shop.production": marker("cluster-b:production")}
+    with pytest.raises(OwnershipException, match=r"owned by \['cluster-b:production'\]"):
+        full_plan(migrating(), SERVICES, existing)
+
+
+def test_the_state_record_is_removed_only_on_request_once_the_markers_are_in_place(caplog):
+    caplog.set_level("INFO")
+    adopted = {
+        STATE: RANCHER[STATE],
+        "web.shop.production": a("192.0.2.1"),
+        "_owner.a.web.shop.production": marker(),
+        "api.shop.production": a("192.0.2.20"),
+        "_owner.a.api.shop.production": marker(),
+    }
+    assert full_plan(migrating(), SERVICES, adopted) is None
+    assert "keeping Rancher's state record" in caplog.text
+    removed = full_plan(migrating(remove_rancher_state="1"), SERVICES, adopted)
+    assert summary(removed) == {("Delete", STATE, "TXT")}
+    # Asked too early (records not marked yet): adopted now, the state record kept.
+    early = full_plan(migrating(remove_rancher_state="true"), SERVICES, RANCHER)
+    assert ("Delete", STATE, "TXT") not in summary(early)
+    assert "until our markers are in place" in caplog.text
+
+
+def test_a_zone_file_holding_the_state_record_is_refused():
+    with pytest.raises(OwnershipException, match="Rancher's state record"):
+        full_plan(migrating(), {**SERVICES, STATE: state("x.example.com.")}, RANCHER)
+
+
+@pytest.mark.parametrize("bad", ["www", "external-dns-", "external-dns-a b"])
+def test_invalid_state_record_names_are_refused(bad):
+    with pytest.raises(OwnershipException, match="invalid rancher_state"):
+        RancherOwnership("o", txt_value=OWNER, rancher_state=bad)
+
+
+def subtree_migrating(**kw) -> SubtreeOwnership:
+    return SubtreeOwnership(
+        "ownership", marker=MARKER, txt_value=OWNER, txt_ttl=300, rancher_state=STATE, **kw
+    )
+
+
+def test_subtree_claim_adopts_rancher_records_and_keeps_the_rest_as_someone_elses():
+    plan = full_plan(subtree_migrating(), SERVICES, RANCHER)
+    assert summary(plan) == {
+        ("Update", "api.shop.production", "A"),
+        ("Delete", "old.shop.production", "A"),
+        ("Create", MARKER, "TXT"),
+    }
+    claim = next(c.record for c in plan.changes if c.record.name == MARKER)
+    assert sorted(claim.values) == sorted([OWNER, "keep/manual.shop.production/A"])
+
+
+def test_subtree_keeps_what_its_marker_lists_until_it_is_gone():
+    claimed = {
+        MARKER: {"type": "TXT", "ttl": 300, "values": [OWNER, "keep/manual.shop.production/A"]},
+        "web.shop.production": a("192.0.2.1"),
+        "manual.shop.production": a("192.0.2.9"),
+    }
+    desired = {"web.shop.production": a("192.0.2.1")}
+    assert full_plan(subtree(), desired, claimed) is None  # no state record needed any more
+    # A service that wants the kept name is a takeover.
+    with pytest.raises(OwnershipException, match=r"take over 1 record\(s\) kept as"):
+        full_plan(subtree(), {**desired, "manual.shop.production": a("192.0.2.5")}, claimed)
+    # Deleted by hand: the marker forgets it.
+    gone = {k: v for k, v in claimed.items() if k != "manual.shop.production"}
+    plan = full_plan(subtree(), desired, gone)
+    assert summary(plan) == {("Update", MARKER, "TXT")}
+    assert plan.changes[0].new.values == [OWNER]
+
+
+def test_subtree_without_state_record_still_refuses_to_change_what_is_there():
+    existing = {k: v for k, v in RANCHER.items() if k != STATE}
+    with pytest.raises(OwnershipException, match=r"take over 3 record\(s\) of a subtree"):
+        full_plan(subtree_migrating(), SERVICES, existing)
+
+
+def test_subtree_removes_the_state_record_once_the_subtree_is_claimed():
+    early = full_plan(subtree_migrating(remove_rancher_state=1), SERVICES, RANCHER)
+    assert ("Delete", STATE, "TXT") not in summary(early)
+    claimed = {
+        STATE: RANCHER[STATE],
+        MARKER: {"type": "TXT", "ttl": 300, "values": [OWNER, "keep/manual.shop.production/A"]},
+        "web.shop.production": a("192.0.2.1"),
+        "api.shop.production": a("192.0.2.20"),
+        "manual.shop.production": a("192.0.2.9"),
+    }
+    assert full_plan(subtree_migrating(), SERVICES, claimed) is None
+    removed = full_plan(subtree_migrating(remove_rancher_state=1), SERVICES, claimed)
+    assert summary(removed) == {("Delete", STATE, "TXT")}
+
+
+def test_rendered_config_reads_the_state_record_of_the_given_uuid():
+    data = yaml.safe_load(
+        render_octodns_config("example.com", "Production", environment_uuid=UUID.upper())
+    )
+    assert data["processors"]["rancher-subtree"]["allowlist"] == [r"/\.production$/", STATE]
+    ownership = data["processors"]["ownership"]
+    assert ownership["rancher_state"] == STATE
+    assert ownership["remove_rancher_state"] == "env/OCTODNS_REMOVE_RANCHER_STATE/0"
+    plain = yaml.safe_load(render_octodns_config("example.com", "Production"))
+    assert "rancher_state" not in plain["processors"]["ownership"]
+    with pytest.raises(ConfigError, match="invalid environment uuid"):
+        render_octodns_config("example.com", "Production", environment_uuid="x/y")

@@ -3,7 +3,9 @@
 The config is what keeps ``octodns-sync`` inside ``<environment>.<zone>``: the zone files are
 the source, the provider is the target, and a ``NameAllowlistFilter`` on both sides means records
 outside the subtree (``www``, ``test-default``, another environment) are neither read nor
-planned, so they can never be changed or deleted.
+planned, so they can never be changed or deleted. The one exception, given the Rancher
+environment's uuid, is Rancher's external DNS state record ``external-dns-<uuid>``, which the
+ownership processors read when moving from that service and only ever delete.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from .errors import ConfigError
+from .rancher_state import state_record_name
 from .records import Settings, environment_label
 
 # "powerdns-axfr": PowerDNS read through a TSIG-signed zone transfer, for plans only; its
@@ -57,6 +60,7 @@ def render_octodns_config(
     policy: str = "sync",
     owner_id: str | None = None,
     ownership: str = "record",
+    environment_uuid: str | None = None,
 ) -> str:
     if provider not in PROVIDERS:
         raise ConfigError(f"unknown provider {provider!r}; use one of {', '.join(PROVIDERS)}")
@@ -81,4 +85,5 @@ def render_octodns_config(
         policy=policy,
         owner_id=check_owner_id(owner_id or default_owner_id(environment)),
         ownership=ownership,
+        state_record=state_record_name(environment_uuid) if environment_uuid else "",
     )

@@ -51,6 +51,24 @@ def add_init(sub: Any) -> None:
         "<environment>.<zone>, half the record sets (env OWNERSHIP; default %(default)s)",
     )
     p.add_argument(
+        "--environment-uuid",
+        default=os.environ.get("RANCHER_ENVIRONMENT_UUID") or None,
+        help="when moving from Rancher's external DNS service: the environment's uuid, whose "
+        "state record external-dns-<uuid> tells which A records it made, or 'metadata' to "
+        "read /self/stack's environment_uuid (env RANCHER_ENVIRONMENT_UUID; see "
+        "docs/operations.md)",
+    )
+    p.add_argument(
+        "--metadata-url",
+        default=os.environ.get("METADATA_URL") or None,
+        help="rancher-metadata base URL for --environment-uuid metadata (env METADATA_URL)",
+    )
+    p.add_argument(
+        "--metadata-file",
+        default=os.environ.get("METADATA_FILE") or None,
+        help="a snapshot file for --environment-uuid metadata instead (env METADATA_FILE)",
+    )
+    p.add_argument(
         "-o",
         "--output",
         type=Path,
@@ -67,6 +85,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     if not args.zone:
         raise ConfigError("no zone given: pass --zone or set ROOT_DOMAIN")
+    uuid = args.environment_uuid
+    if uuid and uuid.strip().lower() == "metadata":
+        from ..rancher_state import uuid_from_metadata
+
+        uuid = uuid_from_metadata(args.metadata_url, args.metadata_file)
+        log.info("environment uuid %s (from /self/stack)", uuid)
     text = render_octodns_config(
         zone=args.zone,
         environment=args.environment,
@@ -75,6 +99,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         policy=args.policy,
         owner_id=args.owner_id,
         ownership=args.ownership,
+        environment_uuid=uuid,
     )
     if str(args.output) == "-":
         sys.stdout.write(text)
