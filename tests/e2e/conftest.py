@@ -309,10 +309,15 @@ def site(tmp_path: Path, metadata_server: MetadataServer, target: Target) -> Sit
 
 
 def _init_options(args: tuple[str, ...]) -> dict[str, str]:
-    """``--policy X --owner-id Y --ownership Z`` as keyword arguments of
+    """``--policy X --owner-id Y --ownership Z --environment-uuid U`` as keyword arguments of
     ``render_octodns_config``."""
     flags = dict(zip(args[::2], args[1::2], strict=True))
-    known = {"--policy": "policy", "--owner-id": "owner_id", "--ownership": "ownership"}
+    known = {
+        "--policy": "policy",
+        "--owner-id": "owner_id",
+        "--ownership": "ownership",
+        "--environment-uuid": "environment_uuid",
+    }
     return {known[k]: v for k, v in flags.items()}
 
 

@@ -1,8 +1,9 @@
-"""Set-up and follow-up commands: ``init``, ``iam-policy`` and ``writeback``."""
+"""Set-up and follow-up commands: ``init``, ``iam-policy``, ``writeback`` and ``migrate``."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -286,3 +287,54 @@ def cmd_writeback(args: argparse.Namespace) -> int:
     for line in report.lines():
         (log.info if report.ok else log.warning)("%s", line)
     return EXIT_CHANGES if (args.strict and not report.ok) else EXIT_OK
+
+
+def add_migrate(sub: Any) -> None:
+    env = os.environ.get
+    p = sub.add_parser(
+        "migrate",
+        help="preview the move from Rancher's external DNS service (changes nothing)",
+        description="Plan the next octodns-sync with an octoDNS config rendered by init "
+        "--environment-uuid, and print as Markdown, record by record, what it will adopt "
+        "(listed in Rancher's state record), update, create, delete and leave alone, and why. "
+        "Reads the provider with the same credentials as octodns-sync; writes nothing to it.",
+    )
+    log_flags(p)
+    p.add_argument(
+        "--config-file",
+        type=Path,
+        default=Path(env("OCTODNS_CONFIG_FILE") or "config/octodns.yaml"),
+        help="the octoDNS config (env OCTODNS_CONFIG_FILE; default %(default)s)",
+    )
+    p.add_argument(
+        "--zone",
+        default=env("ROOT_DOMAIN") or None,
+        help="the zone, when the config has several (env ROOT_DOMAIN)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        default=env("MIGRATE_OUTPUT") or "-",
+        help="file to write the Markdown to (env MIGRATE_OUTPUT; default - for stdout)",
+    )
+    p.set_defaults(func=cmd_migrate)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from ..migrate import preview
+    from ..publish import write_atomic
+
+    if args.verbose < 1:
+        # octoDNS logs every step of its planning at INFO under its own logger names; the
+        # table says it all. Warnings and errors still show.
+        logging.disable(logging.INFO)
+    try:
+        text = preview(args.config_file, args.zone).markdown()
+    finally:
+        logging.disable(logging.NOTSET)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        write_atomic(Path(args.output), text)
+        log.info("wrote %s", args.output)
+    return EXIT_OK
