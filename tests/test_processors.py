@@ -412,3 +412,13 @@ def test_rendered_config_reads_the_state_record_of_the_given_uuid():
     assert "rancher_state" not in plain["processors"]["ownership"]
     with pytest.raises(ConfigError, match="invalid environment uuid"):
         render_octodns_config("example.com", "Production", environment_uuid="x/y")
+
+
+@pytest.mark.parametrize("model", [migrating, subtree_migrating])
+def test_another_record_at_the_state_name_is_never_touched(model):
+    """The filter lets the state record's name through; only the TXT's deletion may pass."""
+    existing = {**RANCHER, STATE: a("192.0.2.66")}  # not a state record: an A record
+    proc = model(remove_rancher_state=True, allow_takeover=True)
+    assert (STATE, "A") not in {(n, t) for _, n, t in summary(full_plan(proc, SERVICES, existing))}
+    with pytest.raises(OwnershipException, match="Rancher's state record"):
+        full_plan(model(), {**SERVICES, STATE: a("192.0.2.66")}, RANCHER)

@@ -160,8 +160,8 @@ class RancherOwnership(OwnershipProcessor):
             record = change.record
             if id(change) in applied:
                 continue
-            if self.state.is_state(record):
-                if self.state.keep_change(change, pending):
+            if self.state.at_name(record):
+                if self.state.is_state(record) and self.state.keep_change(change, pending):
                     applied.add(id(change))
             elif isinstance(change, Delete) and record._type == "A" and record.name in rancher:
                 self.log.info(
@@ -252,9 +252,9 @@ class SubtreeOwnership(BaseProcessor):
         for change in plan.changes:
             record = change.record
             key = (record.name, record._type)
-            if self.state.is_state(record):
+            if self.state.at_name(record):
                 waiting = [] if marker else [f"{self.marker} TXT", *(f"{n} A" for n in rancher)]
-                if self.state.keep_change(change, waiting):
+                if self.state.is_state(record) and self.state.keep_change(change, waiting):
                     changes.append(change)
                 continue
             if key in keep and isinstance(change, Delete):
@@ -302,7 +302,7 @@ class SubtreeOwnership(BaseProcessor):
         present = {
             (r.name, r._type)
             for r in existing.records
-            if r.name != self.marker and not self.state.is_state(r)
+            if r.name != self.marker and not self.state.at_name(r)
         }
         if marker is not None:
             owners, kept = _marker_values(marker)

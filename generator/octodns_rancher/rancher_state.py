@@ -115,8 +115,14 @@ class StateRule:
         """The state record of this environment in ``zone``, or None."""
         return find_state_record(zone.records, self.name) if self.name else None
 
+    def at_name(self, record) -> bool:
+        """Whether ``record`` has the state record's name, whatever its type: the one name
+        outside the subtree the sync sees, where nothing but the state record's deletion is
+        ever planned."""
+        return bool(self.name) and dns_name(record.name) == self.name
+
     def is_state(self, record) -> bool:
-        return bool(self.name) and record._type == "TXT" and dns_name(record.name) == self.name
+        return record._type == "TXT" and self.at_name(record)
 
     def listed(self, zone) -> set[str]:
         """Names of ``zone`` whose A record the state record lists (relative names)."""
@@ -128,9 +134,9 @@ class StateRule:
 
     def refuse_in_desired(self, desired) -> None:
         """The zone files must not hold the state record: it is Rancher's, only ever deleted."""
-        if self.record(desired) is not None:
+        if any(self.at_name(r) for r in desired.records):
             raise OwnershipException(
-                f"{self.owner}: the zone file holds {self.name}.{desired.name} TXT, Rancher's "
+                f"{self.owner}: the zone file holds {self.name}.{desired.name}, Rancher's "
                 "state record; it is never published, only removed (remove it from the file)"
             )
 
