@@ -86,8 +86,13 @@ class RancherOwnership(OwnershipProcessor):
     another owner. It does, however, silently adopt an *unmarked* record that happens to carry a
     name we want, by overwriting it or by adding our marker beside it; after that, removing the
     service would delete a record someone else made. Here that is a takeover too, refused
-    with one error listing the records unless ``allow_takeover`` is set (for one run, e.g. when
-    migrating from Rancher's external-dns: ``allow_takeover: env/OCTODNS_ALLOW_TAKEOVER/0``).
+    with one error listing the records unless ``allow_takeover`` is set (for one run:
+    ``allow_takeover: env/OCTODNS_ALLOW_TAKEOVER/0``).
+
+    Moving from Rancher's external DNS (``rancher_state: external-dns-<uuid>``): the A records
+    that service's state record lists are ours without a marker, so they are marked, updated and
+    deleted with no takeover switch; everything else unmarked stays someone else's.
+    ``remove_rancher_state`` lets a sync delete the state record once they all carry our marker.
     """
 
     def __init__(
