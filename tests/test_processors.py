@@ -17,6 +17,7 @@ from octodns_rancher.config import default_owner_id, render_octodns_config
 from octodns_rancher.errors import ConfigError
 from octodns_rancher.processors import RancherOwnership, SubtreeOwnership
 from tests.conftest import run
+from tests.support.metadata_server import MetadataServer
 
 OWNER = "octodns-rancher:production"
 
@@ -422,3 +423,26 @@ def test_another_record_at_the_state_name_is_never_touched(model):
     assert (STATE, "A") not in {(n, t) for _, n, t in summary(full_plan(proc, SERVICES, existing))}
     with pytest.raises(OwnershipException, match="Rancher's state record"):
         full_plan(model(), {**SERVICES, STATE: a("192.0.2.66")}, RANCHER)
+
+
+def test_init_takes_the_environment_uuid_from_flag_environment_or_metadata(tmp_path):
+    tree = {
+        "2016-07-29": {
+            "self": {"stack": {"environment_name": "Production", "environment_uuid": UUID}},
+            "services": [],
+            "hosts": [],
+        }
+    }
+    base = ["octodns-rancher", "init", "--zone", "example.com", "--environment", "production"]
+    with MetadataServer(tree) as srv:
+        for env, args in (
+            ({"RANCHER_ENVIRONMENT_UUID": UUID}, []),
+            ({}, ["--environment-uuid", UUID.upper()]),
+            ({"METADATA_URL": srv.url}, ["--environment-uuid", "metadata"]),
+        ):
+            proc = run([*base, *args, "-o", "-"], env=env, cwd=tmp_path)
+            assert proc.returncode == 0, proc.stderr
+            assert yaml.safe_load(proc.stdout)["processors"]["ownership"]["rancher_state"] == STATE
+    lost = run([*base, "--environment-uuid", "metadata", "--metadata-file", "nope.json", "-o", "-"])
+    assert lost.returncode == 2 and "Traceback" not in lost.stderr
+    assert not lost.stdout

@@ -317,11 +317,16 @@ def _unsafe(plan) -> str:
 def _values(record) -> str:
     if record is None:
         return NONE
-    values = getattr(record, "values", None) or [getattr(record, "value", "")]
+    values = [_short(v) for v in getattr(record, "values", None) or [record.value]]
     text = ", ".join(str(v) for v in values[:4]) + (
         f" (+{len(values) - 4})" if len(values) > 4 else ""
     )
     return f"{text} (TTL {record.ttl})"
+
+
+def _short(value: object, most: int = 80) -> str:
+    text = str(value)
+    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 def _one_line(e: BaseException) -> str:
