@@ -126,11 +126,12 @@ class StateRule:
 
     def listed(self, zone) -> set[str]:
         """Names of ``zone`` whose A record the state record lists (relative names)."""
-        state = self.record(zone)
+        records = zone.records  # a new set on every call: read it once
+        state = find_state_record(records, self.name) if self.name else None
         if state is None:
             return set()
         names, _ = listed_names(state.values, zone.name)
-        return {r.name for r in zone.records if r._type == "A" and r.name in names}
+        return {r.name for r in records if r._type == "A" and r.name in names}
 
     def refuse_in_desired(self, desired) -> None:
         """The zone files must not hold the state record: it is Rancher's, only ever deleted."""
