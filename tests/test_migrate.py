@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from octodns_rancher import migrate
 from octodns_rancher.config import render_octodns_config
 from tests.conftest import run
 
@@ -107,17 +108,24 @@ def test_the_preview_names_what_the_sync_adopts_and_leaves_alone(tmp_path, model
     assert (tmp_path / "target" / "example.com.yaml").read_bytes() == before
 
 
-def test_a_takeover_is_shown_as_refused_with_the_processors_own_words(tmp_path):
+def in_process(config: Path, env: dict, monkeypatch) -> str:
+    """The same preview without a process start (the CLI is covered above)."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(config.parent)  # the config's zones directory is relative, as octoDNS's
+    return migrate.preview(config).markdown()
+
+
+def test_a_takeover_is_shown_as_refused_with_the_processors_own_words(tmp_path, monkeypatch):
     desired = {**SERVICES, "manual.shop.production": a("192.0.2.99")}
     config, env = site(tmp_path, desired, RANCHER)
-    proc = preview(tmp_path, config, env)
-    assert proc.returncode == 0, proc.stderr
-    assert "**The sync will refuse:** ownership: refusing to take over 1 record(s)" in proc.stdout
-    assert rows(proc.stdout)["manual.shop.production"][0] == "refused"
-    assert rows(proc.stdout)["web.shop.production"][0] == "adopt"
+    text = in_process(config, env, monkeypatch)
+    assert "**The sync will refuse:** ownership: refusing to take over 1 record(s)" in text
+    assert rows(text)["manual.shop.production"][0] == "refused"
+    assert rows(text)["web.shop.production"][0] == "adopt"
 
 
-def test_state_record_removal_shows_once_the_markers_are_in_place(tmp_path):
+def test_state_record_removal_shows_once_the_markers_are_in_place(tmp_path, monkeypatch):
     owner = {"type": "TXT", "ttl": 300, "value": "octodns-rancher:production"}
     existing = {
         STATE: RANCHER[STATE],
@@ -125,9 +133,9 @@ def test_state_record_removal_shows_once_the_markers_are_in_place(tmp_path):
         **{f"_owner.a.{name}": owner for name in SERVICES},
     }
     config, env = site(tmp_path, SERVICES, existing)
-    assert rows(preview(tmp_path, config, env).stdout)[STATE][0] == "leave alone"
-    proc = preview(tmp_path, config, {**env, "OCTODNS_REMOVE_RANCHER_STATE": "1"})
-    assert rows(proc.stdout) == {
+    assert rows(in_process(config, env, monkeypatch))[STATE][0] == "leave alone"
+    text = in_process(config, {**env, "OCTODNS_REMOVE_RANCHER_STATE": "1"}, monkeypatch)
+    assert rows(text) == {
         STATE: (
             "delete",
             "Rancher's state record of this environment: every name it lists is ours now",

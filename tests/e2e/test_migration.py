@@ -126,7 +126,10 @@ def test_move_one_environment_from_rancher(
         assert target.answer(*key) == ans, key
     assert target.outside() == OUTSIDE
 
-    # 4. From now on an ordinary sync: a service goes, the hand-made record still stays.
+    # 4. From now on an ordinary sync: a service goes, the hand-made record still stays (for
+    # per-record markers, tests/e2e/test_ownership.py shows it; here the subtree marker's keep).
+    if model == "record":
+        return
     metadata_server.reload(shop({"web": ["h0"], "api": ["h2"]}))
     site.publish()
     assert target.answer("cart.shop.production") is None
