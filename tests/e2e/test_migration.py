@@ -125,6 +125,8 @@ def test_move_one_environment_from_rancher(
     for key, ans in untouched.items():
         assert target.answer(*key) == ans, key
     assert target.outside() == OUTSIDE
+    assert_answering(target, {k: v for k, v in before.items() if k[0] != "old.shop.production"})
+    assert target.answer("cart.shop.production") == (300, ips("h3"))
 
     # 4. From now on an ordinary sync: a service goes, the hand-made record still stays (for
     # per-record markers, tests/e2e/test_ownership.py shows it; here the subtree marker's keep).
