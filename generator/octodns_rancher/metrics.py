@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
+from .logs import clip
+from .redact import redact_text
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 DEFAULT_LISTEN = "0.0.0.0:7979"
 ERROR_KINDS = ("metadata", "empty", "guard", "generate", "publish", "apply", "internal")
 RECORD_TYPES = ("A", "AAAA", "CNAME")
+MAX_REASON = 500  # characters of a failure's reason served on /healthz
 CYCLE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 
@@ -50,12 +53,12 @@ class Health:
     def metadata(self, ok: bool, reason: str = "") -> None:
         with self._lock:
             self.metadata_ok = ok
-            self.metadata_reason = reason
+            self.metadata_reason = _served(reason)
 
     def cycle(self, ok: bool, reason: str = "") -> None:
         with self._lock:
             self.cycle_ok = ok
-            self.cycle_reason = reason
+            self.cycle_reason = _served(reason)
 
     def status(self) -> tuple[bool, str]:
         """(healthy, reason): healthy only once metadata answered and the last cycle succeeded."""
@@ -65,6 +68,12 @@ class Health:
             if not self.cycle_ok:
                 return False, self.cycle_reason or "last cycle failed"
             return True, "ok"
+
+
+def _served(reason: str) -> str:
+    """A reason as ``/healthz`` serves it (to anyone, without authentication): one line of
+    bounded length, control characters escaped, no credentials in URLs."""
+    return redact_text(clip(reason, MAX_REASON))
 
 
 class Metrics:

@@ -39,6 +39,7 @@ from .guards import EmptyMetadataError, TooManyRemovalsError
 from .metrics import Metrics
 from .pipeline import Options, Result, generate
 from .publish import Summary, summarize
+from .redact import redact_url
 from .source import MetadataClient, Snapshot
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ class Watcher:
     def run(self) -> int:
         log.info(
             "watching %s (quiet %gs, resync every %gs, publishing by %s)",
-            self.client.base,
+            redact_url(self.client.base),
             self.settings.quiet_period,
             self.settings.resync_interval,
             self.publisher.name,
@@ -388,7 +389,7 @@ def ensure_checkout(url: str, path: Path, branch: str | None = None) -> None:
     path = Path(path)
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C")
     if (path / ".git").exists():
-        log.info("%s is already a checkout; not cloning %s", path, _safe_url(url))
+        log.info("%s is already a checkout; not cloning %s", path, redact_url(url))
         return
     if path.exists() and any(path.iterdir()):
         raise ConfigError(f"{path} is not a git checkout and not empty; cannot clone into it")
@@ -400,19 +401,11 @@ def ensure_checkout(url: str, path: Path, branch: str | None = None) -> None:
     except FileNotFoundError:
         raise PublishError("git is not installed (needed to clone the repository)") from None
     except subprocess.TimeoutExpired:
-        raise PublishError(f"git clone {_safe_url(url)} timed out") from None
+        raise PublishError(f"git clone {redact_url(url)} timed out") from None
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise PublishError(f"git clone {_safe_url(url)} into {path} failed: {last}")
-    log.info("cloned %s into %s", _safe_url(url), path)
-
-
-def _safe_url(url: str) -> str:
-    """The URL without a password or token, for logs."""
-    scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest.split("/", 1)[0]:
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+        raise PublishError(f"git clone {redact_url(url)} into {path} failed: {last}")
+    log.info("cloned %s into %s", redact_url(url), path)
 
 
 def _kind(e: BaseException) -> str:
