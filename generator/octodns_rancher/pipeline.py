@@ -20,7 +20,15 @@ from .lock import remove_stale_temp_files, run_lock
 from .publish import Summary, summarize, write_if_changed
 from .records import DEFAULT_TEMPLATE, DEFAULT_TTL, DesiredRecord, Settings, desired_records
 from .render import render_octodns
-from .source import DEFAULT_API_VERSION, DEFAULT_URL, MetadataClient, Snapshot, load_snapshot
+from .source import (
+    DEFAULT_API_VERSION,
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_URL,
+    MetadataClient,
+    Snapshot,
+    load_snapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +62,8 @@ class Options:
     metadata_file: Path | None = None
     api_version: str = DEFAULT_API_VERSION
     timeout: float = 10.0
+    deadline: float = DEFAULT_DEADLINE
+    max_bytes: int = DEFAULT_MAX_BYTES
     allow_empty: bool = False
     force: bool = False
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -88,9 +98,20 @@ class Result:
 
 def read_metadata(opts: Options) -> Snapshot:
     if opts.metadata_file is not None:
-        return load_snapshot(opts.metadata_file)
-    client = MetadataClient(opts.metadata_url, opts.api_version, timeout=opts.timeout)
-    return client.fetch(environment_known=bool(opts.environment))
+        return load_snapshot(opts.metadata_file, opts.max_bytes)
+    return metadata_client(opts).fetch(environment_known=bool(opts.environment))
+
+
+def metadata_client(opts: Options, **retry: float) -> MetadataClient:
+    """The rancher-metadata client with the run's limits (``retry``: retries, backoff)."""
+    return MetadataClient(
+        opts.metadata_url,
+        opts.api_version,
+        timeout=opts.timeout,
+        deadline=opts.deadline,
+        max_bytes=opts.max_bytes,
+        **retry,  # type: ignore[arg-type]
+    )
 
 
 def zone_path(zones_dir: Path, zone: str) -> Path:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,13 +21,16 @@ import msgspec
 import orjson
 
 from . import compact
-from .errors import MetadataError
+from .errors import ConfigError, MetadataError
+from .logs import clip
+from .redact import redact_url
 
 if TYPE_CHECKING:
-    import requests
+    from .httpclient import Answer
 
-# requests (with urllib3, about 90 ms of start-up) is imported by the client that uses it: a
-# run from a snapshot file, and every other command, never reads rancher-metadata over HTTP.
+# requests (with urllib3, about 90 ms of start-up) is imported by the client that uses it
+# (httpclient): a run from a snapshot file, and every other command, never reads
+# rancher-metadata over HTTP.
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,14 @@ DEFAULT_URL = "http://rancher-metadata.rancher.internal"
 DEFAULT_API_VERSION = "2016-07-29"
 SUPPORTED_API_VERSIONS = ("2016-07-29", "2015-12-19")
 SNAPSHOT_FORMAT = "octodns-rancher-snapshot/1"
+# All of a run's requests to rancher-metadata (retries and pauses included) end within this.
+DEFAULT_DEADLINE = 120.0
+# The largest answer (or snapshot file) read: 100,000 containers are about 80 MB.
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+WHAT_TO_DO = (
+    "check --metadata-url (METADATA_URL), or read a snapshot file with --metadata-file "
+    "(METADATA_FILE)"
+)
 
 
 class Snapshot:
@@ -139,7 +153,8 @@ class Snapshot:
 
 
 class MetadataClient:
-    """One ``requests.Session`` for rancher-metadata: timeouts, bounded retries, clear errors."""
+    """rancher-metadata through ``httpclient``: deadlines, size limit, same-origin redirects,
+    bounded retries, and one-line errors that say what to do."""
 
     def __init__(
         self,
@@ -148,36 +163,32 @@ class MetadataClient:
         timeout: float = 10.0,
         retries: int = 3,
         backoff: float = 0.5,
+        deadline: float = DEFAULT_DEADLINE,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         if api_version not in SUPPORTED_API_VERSIONS:
             raise MetadataError(
                 f"unsupported rancher-metadata API version {api_version!r}; "
                 f"use one of {', '.join(SUPPORTED_API_VERSIONS)}"
             )
-        import requests
-        from requests.adapters import HTTPAdapter
-        from urllib3.util.retry import Retry
+        from .httpclient import Client, Limits
 
         self.base = f"{url.rstrip('/')}/{api_version}"
         self.api_version = api_version
         self.timeout = timeout
         self.requests_made = 0
-        self.session = requests.Session()
-        self.session.headers["Accept"] = "application/json"
-        # urllib3's Retry covers connection errors and 5xx with exponential backoff; a 404 is
-        # final (a metadata server that lost its data answers 404 "Invalid version").
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            backoff_factor=backoff,
-            status_forcelist=(500, 502, 503, 504),
-            allowed_methods=("GET", "HEAD"),
-            raise_on_status=False,
-        )
-        self.session.mount("http://", HTTPAdapter(max_retries=retry))
-        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+        try:
+            # A 404 is final (a metadata server that lost its data answers 404 "Invalid
+            # version"); connection errors and 5xx are retried.
+            limits = Limits(timeout, deadline, max_bytes, retries, backoff)
+        except ValueError as e:
+            raise ConfigError(f"rancher-metadata client: {e}") from None
+        self.http = Client(limits, "rancher-metadata", headers={"Accept": "application/json"})
+
+    @property
+    def shown(self) -> str:
+        """The base URL as logs show it (no user-info)."""
+        return redact_url(self.base)
 
     def get(self, path: str, params: dict[str, str] | None = None, timeout: float | None = None):
         """GET ``path`` under the API version and return the decoded JSON.
@@ -189,22 +200,20 @@ class MetadataClient:
 
     def _request(
         self, path: str, params: dict[str, str] | None = None, timeout: float | None = None
-    ) -> tuple[str, requests.Response]:
+    ) -> tuple[str, Answer]:
         """GET ``path`` under the API version; the URL and the answer, which must be a 200."""
-        import requests
+        from .httpclient import HttpError
 
         url = f"{self.base}/{path.lstrip('/')}"
         self.requests_made += 1
         try:
-            resp = self.session.get(
-                url, params=params, timeout=timeout or self.timeout, stream=True
-            )
-            _read_body(resp)
-        except requests.RequestException as e:
-            raise MetadataError(f"rancher-metadata unreachable at {url}: {_short(e)}") from e
-        if resp.status_code != 200:
+            resp = self.http.request("GET", url, params=params, timeout=timeout)
+        except HttpError as e:
+            raise MetadataError(f"{e}; {WHAT_TO_DO}") from None
+        if resp.status != 200:
             raise MetadataError(
-                f"rancher-metadata answered {resp.status_code} for {url}: {_error_text(resp)}"
+                f"rancher-metadata answered {resp.status} for {redact_url(url)}: "
+                f"{_error_text(resp)}"
             )
         return url, resp
 
@@ -229,7 +238,12 @@ class MetadataClient:
         return str(self.get("version", params=params, timeout=max_wait + 10))
 
     def fetch(self, environment_known: bool = False) -> Snapshot:
-        """Read the environment: 3 requests, or 2 when the environment name is given."""
+        """Read the environment: 3 requests, or 2 when the environment name is given, all
+        within one deadline."""
+        with self.http.run():
+            return self._fetch(environment_known)
+
+    def _fetch(self, environment_known: bool) -> Snapshot:
         start = self.requests_made
         self_stack = None if environment_known else self.get("self/stack")
         services = self._answer("services", compact.services)
@@ -251,14 +265,14 @@ class MetadataClient:
                 origin=self.base,
             )
         snap.requests = self.requests_made - start
-        log.debug("read %s in %d requests", self.base, snap.requests)
+        log.debug("read %s in %d requests", self.shown, snap.requests)
         return snap
 
 
 class _Answer:
     """One answer of rancher-metadata: typed when it has the expected shape, raw on demand."""
 
-    def __init__(self, url: str, resp: requests.Response, typed: Any) -> None:
+    def __init__(self, url: str, resp: Answer, typed: Any) -> None:
         self.url, self.resp, self.compact = url, resp, typed
         self.value: Any = None
         self.generic = False
@@ -269,33 +283,22 @@ class _Answer:
         return self.value
 
 
-def _read_body(resp: requests.Response) -> None:
-    """Read the whole body with one read, where ``resp.content`` reads it in 10 KiB pieces.
-
-    A large environment's ``/services`` is tens of MB: 7,500 reads of 10 KiB, each through
-    requests' and urllib3's layers, took about 0.15 s at 100,000 containers. ``iter_content``
-    without a piece size reads the body in one call (one piece per chunk if the server sends
-    it chunked) and raises the same exceptions as ``content``. The body is kept where
-    ``content`` keeps it, so ``content``, ``text`` and ``json()`` read it as usual.
-    """
-    resp._content = b"".join(resp.iter_content(None))
-
-
-def _decode_json(url: str, resp: requests.Response) -> Any:
+def _decode_json(url: str, resp: Answer) -> Any:
     try:
         # orjson: a large environment's /services is tens of MB, decoded about twice as fast.
         return orjson.loads(resp.content)
-    except ValueError as e:
+    except ValueError:
         raise MetadataError(
-            f"rancher-metadata sent invalid JSON for {url}: {resp.text[:80]!r}"
-        ) from e
+            f"rancher-metadata sent invalid JSON for {redact_url(url)}: "
+            f"'{clip(resp.content[:200].decode('utf-8', 'replace'), 80)}'"
+        ) from None
 
 
-def load_snapshot(path: str | Path) -> Snapshot:
+def load_snapshot(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Snapshot:
     """Read a snapshot file written by ``octodns-rancher snapshot``."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        data = read_limited(p, max_bytes)
     except OSError as e:
         raise MetadataError(f"cannot read metadata file {p}: {e.strerror or e}") from e
     try:
@@ -315,6 +318,64 @@ def load_snapshot(path: str | Path) -> Snapshot:
         lambda: _raw_answers(_load_generic(p, data)),
         self_stack=self_stack,
         origin=str(p),
+    )
+
+
+def read_limited(p: Path, max_bytes: int, wait: float = DEFAULT_DEADLINE) -> bytes:
+    """The bytes of a regular file or a pipe, refused past ``max_bytes`` (``/dev/zero``, a
+    file of many GB) or past ``wait`` seconds (a pipe whose writer never finishes).
+
+    The file is opened without blocking, so a FIFO that nobody writes reads as empty instead
+    of waiting forever; devices and directories are refused.
+    """
+    import select
+
+    fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise MetadataError(f"metadata file {p} is a directory")
+        if stat.S_ISREG(st.st_mode):
+            if st.st_size > max_bytes:
+                raise MetadataError(_too_large(p, max_bytes))
+            os.set_blocking(fd, True)
+            with os.fdopen(os.dup(fd), "rb") as fh:
+                data = fh.read(max_bytes + 1)
+        elif stat.S_ISFIFO(st.st_mode):
+            data = _read_pipe(fd, p, max_bytes, wait, select.select)
+        else:
+            raise MetadataError(f"metadata file {p} is not a regular file or a pipe")
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise MetadataError(_too_large(p, max_bytes))
+    return data
+
+
+def _read_pipe(fd: int, p: Path, max_bytes: int, wait: float, select: Any) -> bytes:
+    ends = time.monotonic() + wait
+    pieces: list[bytes] = []
+    size = 0
+    while True:
+        left = ends - time.monotonic()
+        if left <= 0 or not select([fd], [], [], left)[0]:
+            raise MetadataError(f"metadata file {p}: the pipe did not end within {wait:g} s")
+        try:
+            piece = os.read(fd, 1 << 20)
+        except BlockingIOError:
+            continue
+        if not piece:
+            return b"".join(pieces)
+        size += len(piece)
+        if size > max_bytes:
+            raise MetadataError(_too_large(p, max_bytes))
+        pieces.append(piece)
+
+
+def _too_large(p: Path, max_bytes: int) -> str:
+    return (
+        f"metadata file {p} is larger than the limit of {max_bytes:,} bytes "
+        "(--max-answer-size, METADATA_MAX_SIZE)"
     )
 
 
@@ -351,17 +412,12 @@ def save_snapshot(snapshot: Snapshot, path: str | Path) -> None:
     write_atomic(Path(path), text)
 
 
-def _error_text(resp: requests.Response) -> str:
+def _error_text(resp: Answer) -> str:
+    """The server's own words about an error, cut short and escaped: it is outside text."""
     try:
-        body = resp.json()
+        body = orjson.loads(resp.content)
     except ValueError:
-        return resp.text.strip()[:120] or resp.reason or "no body"
+        return clip(resp.text) or resp.reason or "no body"
     if isinstance(body, dict) and "message" in body:
-        return str(body["message"])
-    return str(body)[:120]
-
-
-def _short(e: Exception) -> str:
-    """The last, most specific part of a requests error, on one line."""
-    text = str(e).replace("\n", " ")
-    return text if len(text) < 200 else text[:197] + "..."
+        return clip(str(body["message"]))
+    return clip(str(body))

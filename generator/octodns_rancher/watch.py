@@ -37,7 +37,7 @@ from typing import Protocol
 from .errors import ConfigError, MetadataError, PublishError, RancherDnsError
 from .guards import EmptyMetadataError, TooManyRemovalsError
 from .metrics import Metrics
-from .pipeline import Options, Result, generate
+from .pipeline import Options, Result, generate, metadata_client
 from .publish import Summary, summarize
 from .redact import redact_url
 from .source import MetadataClient, Snapshot
@@ -190,9 +190,7 @@ class Watcher:
         self.opts, self.settings, self.publisher = opts, settings, publisher
         self.metrics = metrics or Metrics()
         # One retry in the client: the loop's own backoff handles longer outages.
-        self.client = client or MetadataClient(
-            opts.metadata_url, opts.api_version, timeout=opts.timeout, retries=1, backoff=0.2
-        )
+        self.client = client or metadata_client(opts, retries=1, backoff=0.2)
         self.version: str | None = None
         self.cycles = 0
         self.failures = 0

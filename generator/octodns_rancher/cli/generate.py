@@ -141,14 +141,20 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     from ..source import MetadataClient, save_snapshot
 
     values = resolve(args, {})
-    client = MetadataClient(values["metadata_url"], values["api_version"], timeout=args.timeout)
+    client = MetadataClient(
+        values["metadata_url"],
+        values["api_version"],
+        timeout=values["timeout"],
+        deadline=values["deadline"],
+        max_bytes=values["max_answer_size"],
+    )
     snap = client.fetch()
     save_snapshot(snap, args.output)
     log.info(
         "saved %d service(s) and %d host(s) from %s to %s in %d requests",
         len(snap.services),
         len(snap.hosts),
-        client.base,
+        client.shown,
         args.output,
         snap.requests,
     )

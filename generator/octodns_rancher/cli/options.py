@@ -17,6 +17,7 @@ import yaml
 from ..errors import ConfigError
 from ..guards import DEFAULT_DELETE_PCENT_THRESHOLD, DEFAULT_MAX_DELETES
 from ..records import DEFAULT_TEMPLATE, DEFAULT_TTL
+from ..source import DEFAULT_DEADLINE
 
 log = logging.getLogger("octodns_rancher")
 
@@ -36,6 +37,9 @@ ENV = {
     "delete_pcent_threshold": "DELETE_PCENT_THRESHOLD",
     "max_deletes": "MAX_DELETES",
     "lock_wait": "LOCK_WAIT",
+    "timeout": "METADATA_TIMEOUT",
+    "deadline": "METADATA_DEADLINE",
+    "max_answer_size": "METADATA_MAX_SIZE",
 }
 
 
@@ -65,6 +69,9 @@ DEFAULTS: dict[str, Any] = {
     "delete_pcent_threshold": DEFAULT_DELETE_PCENT_THRESHOLD,
     "max_deletes": DEFAULT_MAX_DELETES,
     "lock_wait": 0.0,
+    "timeout": 10.0,
+    "deadline": DEFAULT_DEADLINE,
+    "max_answer_size": "512MiB",
 }
 
 
@@ -93,7 +100,24 @@ def metadata_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         help=f"rancher-metadata API version (env METADATA_API_VERSION; default {DEFAULTS['api_version']})",
     )
-    g.add_argument("--timeout", type=float, default=10.0, help="seconds per request (10)")
+    g.add_argument(
+        "--timeout",
+        default=None,
+        help="seconds a request may take, from connecting to the last byte of the answer "
+        "(env METADATA_TIMEOUT; default 10)",
+    )
+    g.add_argument(
+        "--deadline",
+        default=None,
+        help="seconds all of a run's requests to rancher-metadata may take together, "
+        f"retries included (env METADATA_DEADLINE; default {DEFAULT_DEADLINE:g})",
+    )
+    g.add_argument(
+        "--max-answer-size",
+        default=None,
+        help="largest answer (or --metadata-file) read, in bytes or with KiB/MiB/GiB "
+        "(env METADATA_MAX_SIZE; default 512MiB)",
+    )
 
 
 def records_flags(p: argparse.ArgumentParser) -> None:
@@ -228,7 +252,9 @@ def options_from(args: argparse.Namespace) -> Any:
         metadata_url=values["metadata_url"],
         metadata_file=Path(values["metadata_file"]) if values["metadata_file"] else None,
         api_version=values["api_version"],
-        timeout=args.timeout,
+        timeout=values["timeout"],
+        deadline=values["deadline"],
+        max_bytes=values["max_answer_size"],
         allow_empty=args.allow_empty,
         force=force_requested(args),
         thresholds=Thresholds(
@@ -325,4 +351,38 @@ def resolve(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]:
             out[key] = kind(out[key])
         except (TypeError, ValueError) as e:
             raise ConfigError(f"invalid {key} {out[key]!r}: expected {what}") from e
+    for key in ("timeout", "deadline"):
+        out[key] = seconds(out[key], f"--{key} ({ENV[key]})")
+    out["max_answer_size"] = size(out["max_answer_size"], "--max-answer-size (METADATA_MAX_SIZE)")
+    for key in ("zone", "environment", "name_template", "metadata_url", "api_version", "format"):
+        if out[key] is not None and not isinstance(out[key], str):
+            raise ConfigError(f"invalid {key} {out[key]!r}: expected text")
+    for key in ("zones_dir", "metadata_file"):
+        if out[key] is not None and not isinstance(out[key], str | Path):
+            raise ConfigError(f"invalid {key} {out[key]!r}: expected a path")
     return out
+
+
+def seconds(value: Any, what: str) -> float:
+    """A positive, finite number of seconds, or a ConfigError naming the setting."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not 0 < number < float("inf"):
+        raise ConfigError(f"invalid {what} {value!r}: expected a number of seconds above 0")
+    return number
+
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2}
+_UNITS.update({"mib": 1024**2, "g": 1024**3, "gb": 1024**3, "gib": 1024**3})
+
+
+def size(value: Any, what: str) -> int:
+    """Bytes from ``123``, ``64KiB``, ``512MiB`` or ``1G`` (binary units), or a ConfigError."""
+    text = str(value).strip().lower()
+    digits = len(text) - len(text.lstrip("0123456789"))
+    unit = text[digits:].strip()
+    if isinstance(value, bool) or not digits or unit not in _UNITS or int(text[:digits]) <= 0:
+        raise ConfigError(f"invalid {what} {value!r}: expected a size such as 512MiB")
+    return int(text[:digits]) * _UNITS[unit]
