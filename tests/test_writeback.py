@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,13 @@ import pytest
 from octodns_rancher.writeback import RancherApi, ServiceFqdn, services_in_zone, write_back
 from tests.conftest import GOLDEN, GOLDEN_NAMES, run
 from tests.support.cattle_server import CattleServer
+from tests.support.misbehaving_server import (
+    FORGED_LINE,
+    MisbehavingServer,
+    forged,
+    redirect,
+    trickle,
+)
 
 NAMES = GOLDEN_NAMES
 KEYS = {"CATTLE_ACCESS_KEY": "access-1", "CATTLE_SECRET_KEY": "s3cret-value"}
@@ -94,11 +102,16 @@ def test_a_failure_is_reported_but_not_fatal(cattle, zones):
     assert len(tries) == 3  # one attempt and two retries, then it gives up
     assert len(cattle.delivered()) == 5
     assert "write-back: 5 sent, 1 failed" in proc.stderr
-    assert f"failed {bad} (monitoring/grafana): HTTP 500 from {cattle.url}/externaldnsevents" in (
-        proc.stderr
-    )
+    # One line for the failed service, whatever the number of attempts.
+    failed = [line for line in proc.stderr.splitlines() if bad in line]
+    assert failed == [
+        f"WARNING octodns_rancher.writeback: write-back of {bad} for service monitoring/grafana "
+        f'failed: HTTP 500 from {cattle.url}/externaldnsevents: {{"type": "error", "status": 500}}'
+    ]
     strict = writeback(cattle.url, zones, "--retries", "0", "--strict")
-    assert strict.returncode == 1
+    assert strict.returncode == 2
+    errors = [line for line in strict.stderr.splitlines() if line.startswith("ERROR")]
+    assert errors == ["ERROR octodns_rancher: write-back: 5 sent, 1 failed (--strict)"]
 
 
 def test_client_errors_are_not_retried(cattle, zones):
@@ -118,7 +131,9 @@ def test_an_unreachable_rancher_is_reported_not_fatal(zones):
     targets = services_in_zone(GOLDEN.read_text(), "example.com")
     report = write_back(api, targets[:2])
     assert report.sent == [] and len(report.failed) == 2
-    assert report.failed[0][1] == f"ConnectionError from {url}/externaldnsevents"
+    assert report.failed[0][1] == (
+        f"the Rancher API unreachable at {url}/externaldnsevents: Connection refused"
+    )
     assert repr(api) == f"RancherApi[{url}]"
 
 
@@ -160,3 +175,94 @@ def test_since_sends_only_added_and_changed_services(cattle, tmp_path):
     proc = writeback(cattle.url, repo / "zones", "--since", "0" * 40)
     assert proc.returncode == 0 and "unknown revision" in proc.stderr
     assert len(cattle.delivered()) == 2 + 6
+
+
+@pytest.mark.parametrize("keys", [{}, {"CATTLE_ACCESS_KEY": ""}])
+def test_without_keys_it_refuses_to_run(cattle, zones, keys):
+    proc = run(
+        ["octodns-rancher", "writeback", "--zone", "example.com", "--zones-dir", str(zones)],
+        env={"CATTLE_URL": cattle.url, **keys},
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "ERROR octodns_rancher: CATTLE_ACCESS_KEY and CATTLE_SECRET_KEY are not set: Rancher "
+        "would refuse every event (or take it from anyone); set both, or pass --anonymous "
+        "(WRITEBACK_ANONYMOUS=1) for a Rancher without access control"
+    ]
+    assert cattle.requests == []
+
+
+def test_half_the_keys_is_refused(cattle, zones):
+    proc = run(
+        ["octodns-rancher", "writeback", "--zone", "example.com", "--zones-dir", str(zones)],
+        env={"CATTLE_URL": cattle.url, "CATTLE_SECRET_KEY": "s"},
+    )
+    assert proc.returncode == 2 and cattle.requests == []
+    assert "CATTLE_SECRET_KEY is set but CATTLE_ACCESS_KEY is not" in proc.stderr
+
+
+@pytest.mark.parametrize("how", [["--anonymous"], []])
+def test_anonymous_only_when_asked(cattle, zones, how):
+    env = {"CATTLE_URL": cattle.url}
+    if not how:
+        env["WRITEBACK_ANONYMOUS"] = "1"
+    args = ["octodns-rancher", "writeback", "--zone", "example.com", "--zones-dir", str(zones)]
+    proc = run([*args, *how], env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert len(cattle.delivered()) == 6
+    assert {r.authorization for r in cattle.requests} == {""}
+
+
+def test_keys_in_the_url_count_as_keys_and_are_never_printed(cattle, zones):
+    url = cattle.url.replace("http://", "http://url-access:url-secret@")
+    cattle.fail_fqdns["web.shop.production.example.com."] = 400
+    proc = run(
+        ["octodns-rancher", "-v", "writeback", "--zone", "example.com", "--zones-dir", str(zones)],
+        env={"CATTLE_URL": url},
+    )
+    assert proc.returncode == 0, proc.stderr
+    expected = "Basic " + base64.b64encode(b"url-access:url-secret").decode()
+    assert {r.authorization for r in cattle.requests} == {expected}
+    assert "url-secret" not in proc.stderr and "url-access" not in proc.stderr
+    assert "HTTP 400 from http://***@127.0.0.1:" in proc.stderr
+
+
+def test_a_redirect_to_another_host_is_refused_and_nothing_reaches_it(cattle, zones):
+    with MisbehavingServer() as srv:
+        srv.on("/v1/externaldnsevents", redirect(307, f"{cattle.url}/externaldnsevents"))
+        proc = writeback(f"{srv.url}/v1", zones, "--retries", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert cattle.requests == []  # the keys and events never left for the other host
+    assert "write-back: 0 sent, 6 failed" in proc.stderr
+    assert (
+        f"failed: the Rancher API at {srv.url}/v1/externaldnsevents redirected (307) to "
+        f"{cattle.url}/externaldnsevents, outside {srv.url}; refusing to follow it"
+    ) in proc.stderr
+
+
+def test_a_trickling_api_fails_each_event_at_the_timeout_and_the_run_at_its_deadline(zones):
+    with MisbehavingServer() as srv:
+        srv.on("/v1/externaldnsevents", trickle(b"{}" * 100, interval=0.2))
+        started = time.monotonic()
+        proc = writeback(
+            f"{srv.url}/v1", zones, "--retries", "0", "--timeout", "0.5", "--deadline", "1.2"
+        )
+        elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    assert elapsed < 8
+    assert "write-back: 0 sent, 6 failed" in proc.stderr
+    assert "did not send its whole answer within 0.5 s" in proc.stderr
+    assert "the run's deadline of 1.2 s passed" in proc.stderr
+
+
+def test_a_forged_error_body_is_one_escaped_line_per_service(zones):
+    with MisbehavingServer() as srv:
+        srv.on("/v1/externaldnsevents", forged(400, json_message=False, repeat=50_000))
+        proc = writeback(f"{srv.url}/v1", zones, "--retries", "0")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert not any(line.startswith(FORGED_LINE) for line in lines)
+    assert "\x1b" not in proc.stderr and "\u2028" not in proc.stderr
+    failed = [line for line in lines if "failed: HTTP 400" in line]
+    assert len(failed) == 6 and all(len(line) < 600 for line in failed)
+    assert "not found\\nERROR octodns_rancher: forged\\r\\n\\x1b[31mred" in failed[0]

@@ -13,22 +13,24 @@ never fails the DNS sync that came before it.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
 import yaml
 
 from .errors import ConfigError
+from .logs import clip
 from .publish import summarize
+from .redact import redact_url
 
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "dns.update"
 COLLECTION = "externaldnsevents"
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+# All events of one write-back (retries and pauses included) end within this many seconds.
+DEFAULT_DEADLINE = 300.0
 
 
 @dataclass(frozen=True)
@@ -59,15 +61,17 @@ class Report:
     def ok(self) -> bool:
         return not self.failed
 
-    def lines(self) -> list[str]:
-        out = [f"write-back: {len(self.sent)} sent, {len(self.failed)} failed"]
-        out += [f"  failed {t.fqdn} ({t.stack}/{t.service}): {why}" for t, why in self.failed]
-        return out
+    def line(self) -> str:
+        """The summary; each failure was logged once, when it happened."""
+        return f"write-back: {len(self.sent)} sent, {len(self.failed)} failed"
 
 
 def services_in_zone(text: str, zone: str, names: set[str] | None = None) -> list[ServiceFqdn]:
     """Services named by the annotations of a zone file's text (optionally only ``names``)."""
-    data = yaml.safe_load(text) or {}
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"zone file for {zone} is not valid YAML: {_one_line(e)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"zone file for {zone} is not a mapping of names to records")
     origin = zone.rstrip(".").lower()
@@ -92,7 +96,8 @@ def changed_names(old_text: str | None, new_text: str) -> set[str]:
 
 
 class RancherApi:
-    """The Rancher (Cattle) API, through one session with a timeout and bounded retries."""
+    """The Rancher (Cattle) API through ``httpclient``: deadlines, bounded retries, redirects
+    only within the API's origin, and URLs without credentials in every message."""
 
     def __init__(
         self,
@@ -102,46 +107,50 @@ class RancherApi:
         timeout: float = 10.0,
         retries: int = 3,
         backoff: float = 0.5,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
+        from .httpclient import Client, Limits
+
         if not url:
             raise ConfigError("no Rancher API URL: pass --cattle-url or set CATTLE_URL")
         self.url = url.rstrip("/")
-        self.timeout = timeout
-        self.retries = max(0, retries)
-        self.backoff = backoff
-        self.session = requests.Session()
-        self.session.headers.update(
-            {"Accept": "application/json", "User-Agent": "octodns-rancher writeback"}
+        try:
+            limits = Limits(
+                timeout,
+                deadline,
+                retries=max(0, retries),
+                backoff=backoff,
+                retry_status=RETRY_STATUS,
+            )
+        except ValueError as e:
+            raise ConfigError(f"write-back: {e}") from None
+        auth = (access_key or "", secret_key or "") if (access_key or secret_key) else None
+        self.http = Client(
+            limits,
+            "the Rancher API",
+            headers={"Accept": "application/json", "User-Agent": "octodns-rancher writeback"},
+            auth=auth,
         )
-        if access_key or secret_key:
-            self.session.auth = (access_key or "", secret_key or "")
 
     def __repr__(self) -> str:  # never shows the keys
-        return f"RancherApi[{self.url}]"
+        return f"RancherApi[{redact_url(self.url)}]"
 
     def post_event(self, target: ServiceFqdn) -> None:
         """POST one ``externalDnsEvent``; raises ``WritebackError`` after the last attempt."""
+        from .httpclient import HttpError
+
         url = f"{self.url}/{COLLECTION}"
-        last = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                resp = self.session.post(url, json=target.event(), timeout=self.timeout)
-            except requests.RequestException as e:
-                last = f"{type(e).__name__} from {url}"
-                log.warning("%s: %s (attempt %d)", target.fqdn, last, attempt + 1)
-                continue
-            if resp.status_code < 300:
-                return
-            last = f"HTTP {resp.status_code} from {url}"
-            if resp.status_code not in RETRY_STATUS:
-                break
-            log.warning("%s: %s (attempt %d)", target.fqdn, last, attempt + 1)
-        raise WritebackError(last)
+        try:
+            answer = self.http.request("POST", url, json=target.event())
+        except HttpError as e:
+            raise WritebackError(str(e)) from None
+        if answer.status >= 300:
+            raise WritebackError(
+                f"HTTP {answer.status} from {redact_url(url)}: {clip(answer.text) or answer.reason}"
+            )
 
     def close(self) -> None:
-        self.session.close()
+        self.http.close()
 
 
 class WritebackError(Exception):
@@ -149,23 +158,29 @@ class WritebackError(Exception):
 
 
 def write_back(api: RancherApi, targets: list[ServiceFqdn]) -> Report:
-    """Send every target's event; failures are collected, never raised."""
+    """Send every target's event within one deadline; failures are collected, never raised.
+
+    A failed service is one warning line (its attempts are logged at debug level).
+    """
     report = Report()
-    for target in targets:
-        try:
-            api.post_event(target)
-        except WritebackError as e:
-            log.error(
-                "write-back of %s for service %s/%s failed: %s",
-                target.fqdn,
-                target.stack,
-                target.service,
-                e,
-            )
-            report.failed.append((target, str(e)))
-        else:
-            log.info("Rancher service %s/%s: fqdn %s", target.stack, target.service, target.fqdn)
-            report.sent.append(target)
+    with api.http.run():
+        for target in targets:
+            try:
+                api.post_event(target)
+            except WritebackError as e:
+                log.warning(
+                    "write-back of %s for service %s/%s failed: %s",
+                    target.fqdn,
+                    target.stack,
+                    target.service,
+                    e,
+                )
+                report.failed.append((target, str(e)))
+            else:
+                log.info(
+                    "Rancher service %s/%s: fqdn %s", target.stack, target.service, target.fqdn
+                )
+                report.sent.append(target)
     return report
 
 
@@ -188,6 +203,14 @@ def read_zone(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"cannot read zone file {path}: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"zone file {path} is not UTF-8 text: {e.reason} at byte {e.start}"
+        ) from None
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())
 
 
 def _annotation(record: Any) -> dict[str, str] | None:

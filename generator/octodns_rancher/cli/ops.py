@@ -8,9 +8,11 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from ..errors import ConfigError
-from .options import EXIT_CHANGES, EXIT_OK, log, log_flags, truthy
+from ..errors import ConfigError, PublishError
+from ..writeback import DEFAULT_DEADLINE
+from .options import EXIT_OK, log, log_flags, truthy
 
 
 def add_init(sub: Any) -> None:
@@ -195,7 +197,8 @@ def add_writeback(sub: Any) -> None:
         "Rancher's external DNS service did, so Rancher shows each service's fqdn. Services "
         "come from the annotations in the zone file. Failures are retried and reported; the "
         "exit code stays 0 unless --strict. Keys only from CATTLE_ACCESS_KEY and "
-        "CATTLE_SECRET_KEY.",
+        "CATTLE_SECRET_KEY (or the user-info of CATTLE_URL); without them it refuses to run "
+        "unless --anonymous.",
     )
     log_flags(p)
     p.add_argument(
@@ -239,10 +242,25 @@ def add_writeback(sub: Any) -> None:
         "default 0.5)",
     )
     p.add_argument(
+        "--deadline",
+        type=float,
+        default=env("WRITEBACK_DEADLINE") or DEFAULT_DEADLINE,
+        help="seconds all events together may take, retries included (env "
+        f"WRITEBACK_DEADLINE; default {DEFAULT_DEADLINE:g})",
+    )
+    p.add_argument(
         "--strict",
         action="store_true",
         default=truthy(env("WRITEBACK_STRICT")),
-        help="exit 1 if any event failed (env WRITEBACK_STRICT=1; default: report only)",
+        help="exit 2 if any event failed (env WRITEBACK_STRICT=1; default: report only)",
+    )
+    p.add_argument(
+        "--anonymous",
+        action="store_true",
+        default=truthy(env("WRITEBACK_ANONYMOUS")),
+        help="send the events without API keys, for a Rancher without access control "
+        "(env WRITEBACK_ANONYMOUS=1; default: refuse to run without CATTLE_ACCESS_KEY and "
+        "CATTLE_SECRET_KEY)",
     )
     p.set_defaults(func=cmd_writeback)
 
@@ -263,6 +281,7 @@ def cmd_writeback(args: argparse.Namespace) -> int:
     if not args.cattle_url:
         log.warning("no CATTLE_URL: skipping the write-back of fqdns to Rancher")
         return EXIT_OK
+    keys = _cattle_keys(args)
     path = zone_path(args.zones_dir, args.zone)
     text = read_zone(path)
     names = None
@@ -274,19 +293,45 @@ def cmd_writeback(args: argparse.Namespace) -> int:
         return EXIT_OK
     api = RancherApi(
         args.cattle_url,
-        os.environ.get("CATTLE_ACCESS_KEY"),
-        os.environ.get("CATTLE_SECRET_KEY"),
+        *keys,
         timeout=args.timeout,
         retries=args.retries,
         backoff=args.backoff,
+        deadline=args.deadline,
     )
     try:
         report = write_back(api, targets)
     finally:
         api.close()
-    for line in report.lines():
-        (log.info if report.ok else log.warning)("%s", line)
-    return EXIT_CHANGES if (args.strict and not report.ok) else EXIT_OK
+    if args.strict and not report.ok:
+        raise PublishError(f"{report.line()} (--strict)")
+    (log.info if report.ok else log.warning)("%s", report.line())
+    return EXIT_OK
+
+
+def _cattle_keys(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The API keys from the environment; refused when missing unless --anonymous.
+
+    A Rancher with access control answers 401 to every event sent without keys, and a
+    write-back reports failures without failing the run: a missing secret would go unnoticed
+    for ever. A Rancher without access control accepts anyone, so that is an explicit choice.
+    """
+    access = os.environ.get("CATTLE_ACCESS_KEY") or None
+    secret = os.environ.get("CATTLE_SECRET_KEY") or None
+    if bool(access) != bool(secret):
+        given, missing = (
+            ("CATTLE_ACCESS_KEY", "CATTLE_SECRET_KEY")
+            if access
+            else ("CATTLE_SECRET_KEY", "CATTLE_ACCESS_KEY")
+        )
+        raise ConfigError(f"{given} is set but {missing} is not; set both")
+    if not access and not urlsplit(args.cattle_url).username and not args.anonymous:
+        raise ConfigError(
+            "CATTLE_ACCESS_KEY and CATTLE_SECRET_KEY are not set: Rancher would refuse every "
+            "event (or take it from anyone); set both, or pass --anonymous "
+            "(WRITEBACK_ANONYMOUS=1) for a Rancher without access control"
+        )
+    return access, secret
 
 
 def add_migrate(sub: Any) -> None:
