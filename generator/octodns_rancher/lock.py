@@ -29,7 +29,11 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.1
 
 
-class LockBusyError(RancherDnsError):
+class LockError(RancherDnsError):
+    """The lock of this zones directory could not be taken; nothing was written."""
+
+
+class LockBusyError(LockError):
     """Another run holds the lock of this zones directory."""
 
 
@@ -50,8 +54,11 @@ def run_lock(zones_dir: Path, wait: float = 0.0) -> Iterator[Path]:
         raise LockBusyError(f"cannot open lock file {path}: {e.strerror or e}") from e
     try:
         _acquire(fd, path, wait)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as e:  # a full disk, a file size limit: the lock is released on close
+            raise LockError(f"cannot write lock file {path}: {e.strerror or e}") from None
         log.debug("lock %s taken by pid %d", path, os.getpid())
         try:
             yield path

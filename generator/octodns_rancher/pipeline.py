@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from . import guards, model
 from .errors import ConfigError
 from .guards import EmptyMetadataError, Thresholds, TooManyRemovalsError
 from .lock import remove_stale_temp_files, run_lock
-from .publish import Summary, summarize, write_if_changed
+from .logs import clip
+from .publish import Summary, summarize, write_if_changed, zone_entries
 from .records import DEFAULT_TEMPLATE, DEFAULT_TTL, DesiredRecord, Settings, desired_records
 from .render import render_octodns
 from .source import (
@@ -31,6 +35,8 @@ from .source import (
 )
 
 log = logging.getLogger(__name__)
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 # The guards' errors are re-exported: callers catch them from the stage that raises them.
@@ -98,7 +104,7 @@ class Result:
 
 def read_metadata(opts: Options) -> Snapshot:
     if opts.metadata_file is not None:
-        return load_snapshot(opts.metadata_file, opts.max_bytes)
+        return load_snapshot(opts.metadata_file, opts.max_bytes, opts.deadline)
     return metadata_client(opts).fetch(environment_known=bool(opts.environment))
 
 
@@ -176,13 +182,16 @@ def _compute(opts: Options, snapshot: Snapshot | None) -> Result:
     wanted = formats(opts.formats)
     if "octodns" in wanted:
         files[path], olds[path] = text, _read(path)
+        _check_old(path, olds[path], "octodns")
     if "terraform" in wanted:
         # Imported when asked for: it brings octoDNS's YAML dumper (and natsort) along.
         from .terraform import as_octodns_text, render_terraform
 
         tf_path = terraform_path(opts.zones_dir, settings.zone)
         files[tf_path] = render_terraform(records, settings.zone, env.name)
-        olds[tf_path] = as_octodns_text(_read(tf_path), settings.zone)
+        old_tf = _read(tf_path)
+        _check_old(tf_path, old_tf, "terraform")
+        olds[tf_path] = as_octodns_text(old_tf, settings.zone)
     for out_path, old in olds.items():
         guards.check(
             env,
@@ -223,7 +232,59 @@ def generate(opts: Options, snapshot: Snapshot | None = None, write: bool = True
 
 
 def _read(path: Path) -> str | None:
+    """The text of an output file as it is now, None if there is none; anything that cannot
+    be read as text is an error naming the file (a run that cannot compare must not write)."""
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except NotADirectoryError:
+        raise ConfigError(
+            f"cannot read {path}: {path.parent} is not a directory (--zones-dir, ZONES_DIR)"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a directory, not a file; move it away") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {e.start}: {e.reason}); fix or remove it"
+        ) from None
+
+
+def _check_old(path: Path, old: str | None, kind: str) -> None:
+    """An existing output file must be readable as what it claims to be: the guards and the
+    summary compare against it, and one they cannot read would look empty."""
+    if old is None or not old.strip():
+        return
+    if kind == "terraform":
+        problem = terraform_shape(old)
+    else:
+        try:
+            # An entry-less text is parsed again to learn what it is (a list, a scalar).
+            data = {} if zone_entries(old) else yaml.load(old, Loader=_LOADER)
+        except yaml.YAMLError as e:
+            raise ConfigError(
+                f"{path} is not valid YAML ({clip(' '.join(str(e).split()))}); fix or remove "
+                "it; nothing was written"
+            ) from None
+        problem = None if isinstance(data, dict) or data is None else "not a mapping of names"
+    if problem:
+        raise ConfigError(f"{path} is {problem}; fix or remove it; nothing was written")
+
+
+def terraform_shape(text: str) -> str | None:
+    """What is wrong with the shape of a ``.tf.json`` text, or None if it is readable."""
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        return f"not valid JSON ({clip(str(e))})"
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    resources = data.get("resource", {})
+    if not isinstance(resources, dict):
+        return "not Terraform JSON: 'resource' is not an object"
+    records = resources.get("aws_route53_record", {})
+    if not isinstance(records, dict) or not all(isinstance(v, dict) for v in records.values()):
+        return "not Terraform JSON: 'resource.aws_route53_record' is not an object of objects"
+    return None

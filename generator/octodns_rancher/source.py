@@ -21,7 +21,7 @@ import msgspec
 import orjson
 
 from . import compact
-from .errors import ConfigError, MetadataError
+from .errors import ConfigError, MetadataError, PublishError
 from .logs import clip
 from .redact import redact_url
 
@@ -294,11 +294,14 @@ def _decode_json(url: str, resp: Answer) -> Any:
         ) from None
 
 
-def load_snapshot(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Snapshot:
-    """Read a snapshot file written by ``octodns-rancher snapshot``."""
+def load_snapshot(
+    path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, wait: float = DEFAULT_DEADLINE
+) -> Snapshot:
+    """Read a snapshot file written by ``octodns-rancher snapshot`` (a pipe for at most
+    ``wait`` seconds)."""
     p = Path(path)
     try:
-        data = read_limited(p, max_bytes)
+        data = read_limited(p, max_bytes, wait)
     except OSError as e:
         raise MetadataError(f"cannot read metadata file {p}: {e.strerror or e}") from e
     try:
@@ -409,7 +412,10 @@ def save_snapshot(snapshot: Snapshot, path: str | Path) -> None:
     from .publish import write_atomic
 
     text = json.dumps(snapshot.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    write_atomic(Path(path), text)
+    try:
+        write_atomic(Path(path), text)
+    except OSError as e:
+        raise PublishError(f"cannot write snapshot {path}: {e.strerror or e}") from None
 
 
 def _error_text(resp: Answer) -> str:

@@ -15,10 +15,13 @@ import atexit
 import gc
 import logging
 import os
+import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .. import __version__
 from ..errors import RancherDnsError
+from ..logs import MAX_OUTSIDE
 from .generate import add_generate, add_snapshot
 from .ops import add_iam_policy, add_init, add_migrate, add_writeback
 from .options import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, log, log_flags
@@ -42,10 +45,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         log.error("interrupted; nothing was written")
         return 130
+    except Exception as e:
+        # The last line of defence: every failure is one ERROR line and exit 2. The known
+        # failures raise RancherDnsError with a message of their own; this is for the rest.
+        log.error(
+            "unexpected %s: %s (run with -v for the traceback)",
+            type(e).__name__,
+            " ".join(str(e).split())[:MAX_OUTSIDE] or "no message",
+        )
+        log.debug("traceback of the unexpected error", exc_info=True)
+        return EXIT_ERROR
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error reported as one ERROR line (exit 2) like every other."""
+
+    def error(self, message: str) -> NoReturn:
+        _setup_logging(0, os.environ.get("LOG_FORMAT"))
+        log.error("%s: %s (see %s --help)", self.prog, message, self.prog)
+        sys.exit(EXIT_ERROR)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="octodns-rancher",
         description="Publish Rancher 1.x services in public DNS: rancher-metadata in, "
         "octoDNS zone YAML out, for review in git and `octodns-sync`.",

@@ -109,7 +109,12 @@ def cmd_init(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.output.exists() and not args.force:
         raise ConfigError(f"{args.output} exists; pass --force to overwrite it")
-    write_atomic(args.output, text)
+    if args.output.is_dir():
+        raise ConfigError(f"{args.output} is a directory; name the file to write")
+    try:
+        write_atomic(args.output, text)
+    except OSError as e:
+        raise PublishError(f"cannot write {args.output}: {e.strerror or e}") from None
     log.info("wrote %s", args.output)
     return EXIT_OK
 

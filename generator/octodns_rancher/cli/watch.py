@@ -98,6 +98,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if args.repository:
         ensure_checkout(args.repository, Path.cwd(), args.branch)
     opts = options_from(args)
+    if opts.metadata_file is not None:
+        raise ConfigError("watch reads rancher-metadata; --metadata-file cannot be watched")
     timing = {
         flag[2:].replace("-", "_"): watch_number(args, flag, var, default, kind)
         for flag, var, default, kind, _ in WATCH_NUMBERS
