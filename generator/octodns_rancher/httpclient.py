@@ -160,7 +160,7 @@ class Client:
             else:
                 if answer.status not in self.limits.retry_status:
                     return answer
-                why = f"answered {answer.status}"
+                why = f"{self.what} answered {answer.status} for {redact_url(url)}"
                 wait = _retry_after(answer.headers.get("Retry-After"))
             if attempt >= self.limits.retries:
                 if answer is not None:
@@ -253,7 +253,7 @@ class Client:
             content = self._read(resp, shown, limit, ok, started + budget)
         except requests.RequestException as e:
             if watchdog.fired or time.monotonic() - started >= budget:
-                raise _Retryable(self._too_slow(shown, budget, resp is not None)) from None
+                raise _Retryable(self._too_slow(shown, budget, timeout, resp is not None)) from None
             raise _Retryable(f"{self.what} unreachable at {shown}: {os_reason(e)}") from None
         finally:
             watchdog.done()
@@ -282,10 +282,14 @@ class Client:
                 raise requests.ConnectionError("deadline passed")
         return b"".join(pieces)
 
-    def _too_slow(self, shown: str, budget: float, answered: bool) -> str:
+    def _too_slow(self, shown: str, budget: float, timeout: float, answered: bool) -> str:
         what = "did not send its whole answer" if answered else "did not answer"
+        if budget < timeout:
+            return f"{self.what} at {shown} {what} before the run's deadline of " + (
+                f"{self.limits.deadline:g} s passed"
+            )
         return (
-            f"{self.what} at {shown} {what} within {budget:g} s "
+            f"{self.what} at {shown} {what} within {timeout:g} s "
             "(the per-request deadline, connection and whole body)"
         )
 
