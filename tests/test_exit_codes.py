@@ -332,16 +332,20 @@ def run_case(d: Path, case: Case) -> Outcome:
         if limit is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    proc = subprocess.run(
-        [str(BIN / "octodns-rancher"), *case.args],
-        cwd=d,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=preexec,
-    )
+    cmd = [str(BIN / "octodns-rancher"), *case.args]
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=d,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=preexec,
+        )
+    except subprocess.TimeoutExpired:
+        proc = subprocess.CompletedProcess(cmd, -1, "", "still running after 60 s; killed")
     return Outcome(proc, before, files(d))
 
 

