@@ -68,6 +68,16 @@ def test_a_trickled_body_fails_at_the_request_deadline(srv: MisbehavingServer) -
     )
 
 
+def test_a_body_without_a_length_cut_at_the_deadline_is_not_taken_as_whole(
+    srv: MisbehavingServer,
+) -> None:
+    srv.on("/x", trickle(b"[1, 2, 3]" * 20, interval=0.1, announce=False))  # 18 s in all
+    started = time.monotonic()
+    with pytest.raises(HttpError, match=r"did not send its whole answer within 0\.5 s"):
+        client(timeout=0.5).request("GET", f"{srv.url}/x")
+    assert time.monotonic() - started < 2.5
+
+
 def test_a_server_that_never_answers_fails_at_the_request_deadline(
     srv: MisbehavingServer,
 ) -> None:

@@ -251,6 +251,8 @@ class Client:
             ok = resp.status_code < 300
             limit = self.limits.max_bytes if ok else ERROR_BODY_MAX
             content = self._read(resp, shown, limit, ok, started + budget)
+            if watchdog.fired:  # a body without a length ends where the connection was cut
+                raise requests.ConnectionError("cut at the deadline")
         except requests.RequestException as e:
             if watchdog.fired or time.monotonic() - started >= budget:
                 raise _Retryable(self._too_slow(shown, budget, timeout, resp is not None)) from None
@@ -358,26 +360,33 @@ _current = threading.local()
 
 
 class _Watchdog:
-    """Shuts the request's connection down when its deadline passes, from a timer thread."""
+    """Shuts the request's socket down when its deadline passes, from a timer thread.
+
+    It holds the socket itself, not the connection: http.client lets go of the connection's
+    socket once the headers of an answer that ends with the connection are read, and the
+    answer's body is then read from the same socket through the response.
+    """
 
     def __init__(self, seconds: float) -> None:
         self.fired = False
-        self._conn: Any = None
+        self._sock: socket.socket | None = None
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self._fire)
         self._timer.daemon = True
         self._timer.start()
 
-    def attach(self, conn: Any) -> None:
+    def attach(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
         with self._lock:
-            self._conn = conn
+            self._sock = sock
             if self.fired:
                 self._cut()
 
     def done(self) -> None:
         with self._lock:
             self._timer.cancel()
-            self._conn = None
+            self._sock = None
 
     def _fire(self) -> None:
         with self._lock:
@@ -385,20 +394,27 @@ class _Watchdog:
             self._cut()
 
     def _cut(self) -> None:
-        sock = getattr(self._conn, "sock", None)
-        if sock is not None:
+        if self._sock is not None:
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                self._sock.shutdown(socket.SHUT_RDWR)
 
 
 class _Watched:
-    """Hands the connection a request goes out on to the current request's watchdog."""
+    """Hands the socket a request goes out on to the current request's watchdog: a pooled
+    connection's when the request is sent, a new connection's as soon as it is made."""
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self._hand_over()
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
+        self._hand_over()
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def _hand_over(self) -> None:
         watchdog = getattr(_current, "watchdog", None)
         if watchdog is not None:
-            watchdog.attach(self)
-        return super().request(*args, **kwargs)  # type: ignore[misc]
+            watchdog.attach(getattr(self, "sock", None))
 
 
 class _Conn(_Watched, HTTPConnection):

@@ -139,11 +139,16 @@ def retry_after(seconds: int | str, code: int = 503) -> Behaviour:
     return status(code, b'{"message":"busy"}', {"Retry-After": str(seconds)})
 
 
-def trickle(body: bytes, interval: float) -> Behaviour:
-    """Announce ``body`` and send it one byte every ``interval`` seconds."""
+def trickle(body: bytes, interval: float, announce: bool = True) -> Behaviour:
+    """Send ``body`` one byte every ``interval`` seconds; with ``announce`` its length is in
+    ``Content-Length``, else the body ends when the connection closes."""
 
     def answer(h: _Handler) -> None:
-        h.head(200, {"Content-Length": str(len(body))})
+        if announce:
+            h.head(200, {"Content-Length": str(len(body))})
+        else:
+            h.close_connection = True
+            h.head(200, {"Connection": "close"})
         for i in range(len(body)):
             if h.srv.stopping.wait(interval):
                 return
