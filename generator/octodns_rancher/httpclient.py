@@ -5,7 +5,7 @@ with one clear error. Every request made here has:
 
 - a **deadline per request** (``timeout``) covering the connection, the headers and the whole
   body: a watchdog shuts the connection down when it passes, so a server that sends one byte
-  every few seconds cannot hold a request longer than the timeout;
+  every few seconds cannot hold a request longer than the timeout (``watchdog``);
 - a **deadline per run** (``deadline``) over all requests, retries and pauses together;
 - **bounded retries** of connection errors and the statuses in ``retry_status``, with
   exponential backoff; a ``Retry-After`` answer is honoured up to :data:`RETRY_AFTER_MAX`
@@ -30,7 +30,6 @@ import contextlib
 import email.utils
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,12 +37,10 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .logs import clip
 from .redact import redact_url
+from .watchdog import Adapter, Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +109,7 @@ class Client:
         self.session = requests.Session()
         self.session.headers.update(headers or {})
         self.session.auth = auth
-        adapter = _Adapter(max_retries=0)
+        adapter = Adapter(max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._run_ends: float | None = None
@@ -235,8 +232,7 @@ class Client:
             )
         budget = min(timeout, left)
         started = time.monotonic()
-        watchdog = _Watchdog(budget)
-        _current.watchdog = watchdog
+        watchdog = Watchdog(budget).watching()
         resp = None
         try:
             resp = self.session.request(
@@ -259,7 +255,6 @@ class Client:
             raise _Retryable(f"{self.what} unreachable at {shown}: {os_reason(e)}") from None
         finally:
             watchdog.done()
-            _current.watchdog = None
             if resp is not None:
                 resp.close()
         return Answer(resp.url, resp.status_code, resp.reason or "", resp.headers, content)
@@ -352,88 +347,3 @@ def os_reason(e: BaseException) -> str:
 
 class _Retryable(HttpError):
     """No answer this time (connection failed, too slow); the next attempt may do better."""
-
-
-# -- the watchdog: a request's deadline, whatever the server does ------------------------------
-
-_current = threading.local()
-
-
-class _Watchdog:
-    """Shuts the request's socket down when its deadline passes, from a timer thread.
-
-    It holds the socket itself, not the connection: http.client lets go of the connection's
-    socket once the headers of an answer that ends with the connection are read, and the
-    answer's body is then read from the same socket through the response.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.fired = False
-        self._sock: socket.socket | None = None
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def attach(self, sock: socket.socket | None) -> None:
-        if sock is None:
-            return
-        with self._lock:
-            self._sock = sock
-            if self.fired:
-                self._cut()
-
-    def done(self) -> None:
-        with self._lock:
-            self._timer.cancel()
-            self._sock = None
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            self._cut()
-
-    def _cut(self) -> None:
-        if self._sock is not None:
-            with contextlib.suppress(OSError):
-                self._sock.shutdown(socket.SHUT_RDWR)
-
-
-class _Watched:
-    """Hands the socket a request goes out on to the current request's watchdog: a pooled
-    connection's when the request is sent, a new connection's as soon as it is made."""
-
-    def connect(self) -> None:
-        super().connect()  # type: ignore[misc]
-        self._hand_over()
-
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        self._hand_over()
-        return super().request(*args, **kwargs)  # type: ignore[misc]
-
-    def _hand_over(self) -> None:
-        watchdog = getattr(_current, "watchdog", None)
-        if watchdog is not None:
-            watchdog.attach(getattr(self, "sock", None))
-
-
-class _Conn(_Watched, HTTPConnection):
-    pass
-
-
-class _ConnS(_Watched, HTTPSConnection):
-    pass
-
-
-class _Pool(HTTPConnectionPool):
-    ConnectionCls = _Conn
-
-
-class _PoolS(HTTPSConnectionPool):
-    ConnectionCls = _ConnS
-
-
-class _Adapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _PoolS}

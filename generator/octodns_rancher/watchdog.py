@@ -1,0 +1,107 @@
+"""A request's deadline, whatever the server does: a watchdog that cuts its socket.
+
+A read timeout bounds each wait for the next bytes, not the whole answer: a server that sends
+one byte every few seconds, in the headers or the body, never trips it. The watchdog is a timer
+started with each request; when it fires it shuts the request's socket down, and the blocked
+read returns at once. The socket is handed over by the connection classes below, which the
+``requests`` adapter of ``httpclient`` uses for every request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from typing import Any
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+_current = threading.local()
+
+
+class Watchdog:
+    """Shuts the request's socket down when its deadline passes, from a timer thread; the
+    current thread's requests report to it while it is ``watching()``.
+
+    It holds the socket itself, not the connection: http.client lets go of the connection's
+    socket once the headers of an answer that ends with the connection are read, and the
+    answer's body is then read from the same socket through the response.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def attach(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            self._sock = sock
+            if self.fired:
+                self._cut()
+
+    def watching(self) -> Watchdog:
+        _current.watchdog = self
+        return self
+
+    def done(self) -> None:
+        _current.watchdog = None
+        with self._lock:
+            self._timer.cancel()
+            self._sock = None
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            self._cut()
+
+    def _cut(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watched:
+    """Hands the socket a request goes out on to the current request's watchdog: a pooled
+    connection's when the request is sent, a new connection's as soon as it is made."""
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self._hand_over()
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        self._hand_over()
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def _hand_over(self) -> None:
+        watchdog = getattr(_current, "watchdog", None)
+        if watchdog is not None:
+            watchdog.attach(getattr(self, "sock", None))
+
+
+class _Conn(_Watched, HTTPConnection):
+    pass
+
+
+class _ConnS(_Watched, HTTPSConnection):
+    pass
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _Conn
+
+
+class _PoolS(HTTPSConnectionPool):
+    ConnectionCls = _ConnS
+
+
+class Adapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _PoolS}
