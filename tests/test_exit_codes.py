@@ -295,6 +295,12 @@ CASES: dict[str, Case] = {
     "iam-policy bad id": Case(
         ["iam-policy", "--hosted-zone-id", 'Z"1'], message="invalid hosted zone id"
     ),
+    "migrate without a config": Case(
+        ["migrate", "--config-file", "nope.yaml"], message="nope.yaml not found"
+    ),
+    "migrate config not YAML": Case(
+        ["migrate", "--config-file", "gen.yaml"], config("a: [\n"), message="cannot load"
+    ),
     "snapshot into a directory": Case(
         ["snapshot", "--metadata-url", UNREACHABLE, "-o", "out"], output_dir, message="Connection"
     ),
