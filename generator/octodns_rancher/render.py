@@ -10,9 +10,10 @@ emitter took over 15 s, mostly in parsing every address three times and in PyYAM
 ``Record.data`` would give, and writes it with ``zoneyaml.dump_zone``. Tests compare all of it byte
 for byte with ``safe_dump(zone_data(build_zone(...)))``.
 
-Each record carries ``octodns.rancher`` with the service it was made for. octoDNS ignores
-unknown keys there; reviewers see which service a change comes from, and the write-back stage
-reads the mapping from the file instead of guessing it back from names.
+Each record carries ``octodns.<source>`` with the object it was made for (its ``Origin``:
+``rancher: {service, stack, uuid}``, ``kubernetes: {kind, namespace, name, uid}``). octoDNS
+ignores unknown keys there; reviewers see which object a change comes from, and Rancher's
+write-back reads the mapping from the file instead of guessing it back from names.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from octodns.record import Record, ValidationError
 from octodns.record.base import ValuesMixin
 from octodns.zone import Zone
 
+from .desired import DesiredRecord
 from .errors import RancherDnsError
 from .publish import remember
-from .records import DesiredRecord
 from .zoneyaml import dump_zone
 
 ANNOTATION = "rancher"
@@ -51,13 +52,7 @@ def record_data(r: DesiredRecord) -> dict[str, Any]:
         "type": r.type,
         "ttl": r.ttl,
         "values": list(r.values),
-        "octodns": {
-            ANNOTATION: {
-                "service": r.service.service,
-                "stack": r.service.stack,
-                "uuid": r.service.uuid,
-            }
-        },
+        "octodns": {r.origin.source: r.origin.annotation()},
     }
 
 
@@ -74,8 +69,8 @@ def build_zone(records: Iterable[DesiredRecord], zone: str | Zone) -> Zone:
         except ValidationError as e:
             reasons = "; ".join(str(x) for x in e.reasons)
             raise RancherDnsError(
-                f"record {r.name}.{z.decoded_name.rstrip('.')} of service "
-                f"{r.service.stack}/{r.service.service} rejected by octoDNS: {reasons}"
+                f"record {r.name}.{z.decoded_name.rstrip('.')} of {r.origin.describe()} "
+                f"rejected by octoDNS: {reasons}"
             ) from e
     return z
 
@@ -142,16 +137,15 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
         reasons.extend(str(x) for x in cls.validate(name, fqdn, data, disabled=checks))
         if reasons:
             raise RancherDnsError(
-                f"record {r.name}.{z.decoded_name.rstrip('.')} of service "
-                f"{r.service.stack}/{r.service.service} rejected by octoDNS: {'; '.join(reasons)}"
+                f"record {r.name}.{z.decoded_name.rstrip('.')} of {r.origin.describe()} "
+                f"rejected by octoDNS: {'; '.join(reasons)}"
             )
         for v in fresh:
             seen[v] = cls._value_type.process([v])[0]
         if (name, r.type) in entries:
             raise RancherDnsError(
-                f"record {r.name}.{z.decoded_name.rstrip('.')} of service "
-                f"{r.service.stack}/{r.service.service} rejected by octoDNS: "
-                f"duplicate record, type {r.type}"
+                f"record {r.name}.{z.decoded_name.rstrip('.')} of {r.origin.describe()} "
+                f"rejected by octoDNS: duplicate record, type {r.type}"
             )
         values = sorted([seen[v] for v in r.values])
         # record_data(r) without its values, as Record.data gives it.
