@@ -48,12 +48,14 @@ def _ensure_validators() -> None:
 
 def record_data(r: DesiredRecord) -> dict[str, Any]:
     """The octoDNS record data of a desired record, with its service annotation."""
-    return {
-        "type": r.type,
-        "ttl": r.ttl,
-        "values": list(r.values),
-        "octodns": {r.origin.source: r.origin.annotation()},
-    }
+    data: dict[str, Any] = {"type": r.type, "ttl": r.ttl}
+    cls = Record.registered_types().get(r.type)
+    if cls is not None and not issubclass(cls, ValuesMixin) and len(r.values) == 1:
+        data["value"] = r.values[0]  # a single-value type such as CNAME
+    else:
+        data["values"] = list(r.values)
+    data["octodns"] = {r.origin.source: r.origin.annotation()}
+    return data
 
 
 def build_zone(records: Iterable[DesiredRecord], zone: str | Zone) -> Zone:

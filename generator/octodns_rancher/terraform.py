@@ -214,7 +214,7 @@ def is_identifier(name: str) -> bool:
 def _resource(record: Any, fqdn: str, var: str, origin: Origin | None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": fqdn,
-        "records": [str(v) for v in record.values],
+        "records": [str(v) for v in getattr(record, "values", None) or [record.value]],
         "ttl": record.ttl,
         "type": record._type,
         "zone_id": f"${{var.{var}}}",
