@@ -72,6 +72,7 @@ class KubeApiServer:
         self.compacted = 0  # watches and continue tokens from before this revision get 410
         self.snapshots: dict[int, dict[str, list[dict[str, Any]]]] = {}
         self.requests: list[str] = []  # path?query of every request
+        self.expire_continue = 0  # answer this many continue tokens with 410 (compaction)
         self.stopped = False
         self.connections: set[socket.socket] = set()
         handler = type("Handler", (_Handler,), {"api": self})
@@ -111,89 +112,13 @@ class KubeApiServer:
 
     # --- changing the cluster -------------------------------------------------------------
 
-    def add_service(
-        self,
-        namespace: str,
-        name: str,
-        *,
-        ips: tuple[str, ...] = (),
-        hostnames: tuple[str, ...] = (),
-        annotations: dict[str, str] | None = None,
-        labels: dict[str, str] | None = None,
-        type: str = "LoadBalancer",
-    ) -> dict[str, Any]:
-        obj = {
-            "metadata": self._metadata(namespace, name, annotations, labels, "Service"),
-            "spec": {
-                "ports": [
-                    {
-                        "name": "http",
-                        "protocol": "TCP",
-                        "port": 80,
-                        "targetPort": 8080,
-                        "nodePort": 30080,
-                    }
-                ],
-                "selector": {"app": name},
-                "clusterIP": "10.96.0.10",
-                "clusterIPs": ["10.96.0.10"],
-                "type": type,
-                "sessionAffinity": "None",
-                "externalTrafficPolicy": "Cluster",
-                "ipFamilies": ["IPv4"],
-                "ipFamilyPolicy": "SingleStack",
-                "allocateLoadBalancerNodePorts": True,
-                "internalTrafficPolicy": "Cluster",
-            },
-            "status": {"loadBalancer": _lb(ips, hostnames)},
-        }
-        if type != "LoadBalancer":
-            for key in ("externalTrafficPolicy", "allocateLoadBalancerNodePorts"):
-                obj["spec"].pop(key)
-            obj["status"] = {"loadBalancer": {}}
-        return self._put("services", obj, "ADDED")
+    def add_service(self, namespace: str, name: str, **kw: Any) -> dict[str, Any]:
+        """Add a Service built by ``service`` (same keywords)."""
+        return self._put("services", service(namespace, name, **kw), "ADDED")
 
-    def add_ingress(
-        self,
-        namespace: str,
-        name: str,
-        *,
-        hosts: tuple[str, ...] = (),
-        tls_hosts: tuple[str, ...] = (),
-        ips: tuple[str, ...] = (),
-        hostnames: tuple[str, ...] = (),
-        annotations: dict[str, str] | None = None,
-        labels: dict[str, str] | None = None,
-        ingress_class: str | None = "nginx",
-    ) -> dict[str, Any]:
-        spec: dict[str, Any] = {
-            "rules": [
-                {
-                    "host": host,
-                    "http": {
-                        "paths": [
-                            {
-                                "path": "/",
-                                "pathType": "Prefix",
-                                "backend": {"service": {"name": name, "port": {"number": 80}}},
-                            }
-                        ]
-                    },
-                }
-                for host in hosts
-            ]
-        }
-        if ingress_class is not None:
-            spec["ingressClassName"] = ingress_class
-        if tls_hosts:
-            spec["tls"] = [{"hosts": list(tls_hosts), "secretName": f"{name}-tls"}]
-        obj = {
-            "metadata": self._metadata(namespace, name, annotations, labels, "Ingress"),
-            "spec": spec,
-            "status": {"loadBalancer": _lb(ips, hostnames)},
-        }
-        obj["metadata"]["generation"] = 1
-        return self._put("ingresses", obj, "ADDED")
+    def add_ingress(self, namespace: str, name: str, **kw: Any) -> dict[str, Any]:
+        """Add an Ingress built by ``ingress`` (same keywords)."""
+        return self._put("ingresses", ingress(namespace, name, **kw), "ADDED")
 
     def add_raw(self, what: str, obj: dict[str, Any]) -> None:
         """Store an object as given, even one a real server would refuse (hostile input)."""
@@ -230,37 +155,6 @@ class KubeApiServer:
             self.snapshots.clear()
             self.cond.notify_all()
 
-    def _metadata(
-        self,
-        namespace: str,
-        name: str,
-        annotations: dict[str, str] | None,
-        labels: dict[str, str] | None,
-        kind: str,
-    ) -> dict[str, Any]:
-        meta: dict[str, Any] = {
-            "name": name,
-            "namespace": namespace,
-            "uid": str(uuid.uuid4()),
-            "resourceVersion": "",
-            "creationTimestamp": _now(),
-            "managedFields": [
-                {
-                    "manager": "kubectl-client-side-apply",
-                    "operation": "Update",
-                    "apiVersion": KINDS["services" if kind == "Service" else "ingresses"][1],
-                    "time": _now(),
-                    "fieldsType": "FieldsV1",
-                    "fieldsV1": {"f:metadata": {"f:annotations": {".": {}}}, "f:spec": {}},
-                }
-            ],
-        }
-        if labels:
-            meta["labels"] = dict(labels)
-        if annotations:
-            meta["annotations"] = dict(annotations)
-        return meta
-
     def _put(self, what: str, obj: dict[str, Any], kind: str) -> dict[str, Any]:
         with self.cond:
             self.rv += 1
@@ -286,6 +180,11 @@ class KubeApiServer:
                     rv, start = int(state["rv"]), int(state["start"])
                 except (ValueError, KeyError, TypeError):
                     return 400, status(400, "BadRequest", "invalid continue token")
+                if self.expire_continue > 0:
+                    self.expire_continue -= 1
+                    # Writes happened since the first page, and etcd compacted them away.
+                    self.rv += 1
+                    self.compacted = self.rv
                 if rv < self.compacted or rv not in self.snapshots:
                     return 410, status(
                         410,
@@ -316,6 +215,116 @@ class KubeApiServer:
                 "metadata": meta,
                 "items": page,
             }
+
+
+def service(
+    namespace: str,
+    name: str,
+    *,
+    ips: tuple[str, ...] = (),
+    hostnames: tuple[str, ...] = (),
+    annotations: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    type: str = "LoadBalancer",
+    created: str | None = None,
+) -> dict[str, Any]:
+    """A Service as the API server returns it in a list (no kind/apiVersion)."""
+    obj: dict[str, Any] = {
+        "metadata": metadata(namespace, name, annotations, labels, "v1", created),
+        "spec": {
+            "ports": [
+                {
+                    "name": "http",
+                    "protocol": "TCP",
+                    "port": 80,
+                    "targetPort": 8080,
+                    "nodePort": 30080,
+                }
+            ],
+            "selector": {"app": name},
+            "clusterIP": "10.96.0.10",
+            "clusterIPs": ["10.96.0.10"],
+            "type": type,
+            "sessionAffinity": "None",
+            "externalTrafficPolicy": "Cluster",
+            "ipFamilies": ["IPv4"],
+            "ipFamilyPolicy": "SingleStack",
+            "allocateLoadBalancerNodePorts": True,
+            "internalTrafficPolicy": "Cluster",
+        },
+        "status": {"loadBalancer": _lb(ips, hostnames)},
+    }
+    if type != "LoadBalancer":
+        for key in ("externalTrafficPolicy", "allocateLoadBalancerNodePorts"):
+            obj["spec"].pop(key)
+        obj["status"] = {"loadBalancer": {}}
+    return obj
+
+
+def ingress(
+    namespace: str,
+    name: str,
+    *,
+    hosts: tuple[str, ...] = (),
+    tls_hosts: tuple[str, ...] = (),
+    ips: tuple[str, ...] = (),
+    hostnames: tuple[str, ...] = (),
+    annotations: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    ingress_class: str | None = "nginx",
+    created: str | None = None,
+) -> dict[str, Any]:
+    """An Ingress (networking.k8s.io/v1) as the API server returns it in a list."""
+    backend = {"service": {"name": name, "port": {"number": 80}}}
+    spec: dict[str, Any] = {
+        "rules": [
+            {
+                "host": host,
+                "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]},
+            }
+            for host in hosts
+        ]
+    }
+    if ingress_class is not None:
+        spec["ingressClassName"] = ingress_class
+    if tls_hosts:
+        spec["tls"] = [{"hosts": list(tls_hosts), "secretName": f"{name}-tls"}]
+    meta = metadata(namespace, name, annotations, labels, "networking.k8s.io/v1", created)
+    meta["generation"] = 1
+    return {"metadata": meta, "spec": spec, "status": {"loadBalancer": _lb(ips, hostnames)}}
+
+
+def metadata(
+    namespace: str,
+    name: str,
+    annotations: dict[str, str] | None,
+    labels: dict[str, str] | None,
+    api_version: str,
+    created: str | None = None,
+) -> dict[str, Any]:
+    """ObjectMeta with the fields a real server fills in (resourceVersion is set when stored)."""
+    meta: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "uid": str(uuid.uuid4()),
+        "resourceVersion": "1",
+        "creationTimestamp": created or _now(),
+        "managedFields": [
+            {
+                "manager": "kubectl-client-side-apply",
+                "operation": "Update",
+                "apiVersion": api_version,
+                "time": created or _now(),
+                "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:metadata": {"f:annotations": {".": {}}}, "f:spec": {}},
+            }
+        ],
+    }
+    if labels:
+        meta["labels"] = dict(labels)
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return meta
 
 
 def _lb(ips: tuple[str, ...], hostnames: tuple[str, ...]) -> dict[str, Any]:

@@ -100,7 +100,7 @@ class KubeSettings:
 
 def _checked(value: str, what: str) -> str:
     try:
-        return validate.hostname(str(value).strip().lower())
+        return validate.hostname(str(value).lower())
     except validate.Invalid as e:
         raise ConfigError(f"invalid {what} {value!r}: it {e}") from None
 
