@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .options import EXIT_CHANGES, EXIT_OK, log, log_flags, truthy
+from .options import EXIT_CHANGES, EXIT_OK, listed, log, log_flags, truthy
 
 
 def add_init(sub: Any) -> None:
@@ -70,6 +70,13 @@ def add_init(sub: Any) -> None:
         help="a snapshot file for --environment-uuid metadata instead (env METADATA_FILE)",
     )
     p.add_argument(
+        "--subtree",
+        action="append",
+        default=None,
+        help="another name below the zone whose records the zone file holds too, e.g. a "
+        "Kubernetes cluster's c1 (repeatable; env OCTODNS_SUBTREES, comma-separated)",
+    )
+    p.add_argument(
         "-o",
         "--output",
         type=Path,
@@ -101,6 +108,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         owner_id=args.owner_id,
         ownership=args.ownership,
         environment_uuid=uuid,
+        subtrees=args.subtree or listed(os.environ.get("OCTODNS_SUBTREES", "")),
     )
     if str(args.output) == "-":
         sys.stdout.write(text)
