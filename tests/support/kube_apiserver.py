@@ -73,6 +73,8 @@ class KubeApiServer:
         self.snapshots: dict[int, dict[str, list[dict[str, Any]]]] = {}
         self.requests: list[str] = []  # path?query of every request
         self.expire_continue = 0  # answer this many continue tokens with 410 (compaction)
+        # While set, open watch streams end and new ones wait (a restarting server).
+        self.hold_watches = threading.Event()
         self.stopped = False
         self.connections: set[socket.socket] = set()
         handler = type("Handler", (_Handler,), {"api": self})
@@ -147,11 +149,11 @@ class KubeApiServer:
             self.cond.notify_all()
 
     def compact(self) -> None:
-        """Forget the history up to now, as etcd compaction does: older versions get 410."""
+        """Forget the history up to now, as etcd compaction does: a new watch from an older
+        version, or a continue token from before, gets 410 Gone. Watches already open go on
+        receiving their events, as on a real server."""
         with self.cond:
             self.compacted = self.rv
-            for what in KINDS:
-                self.events[what].clear()
             self.snapshots.clear()
             self.cond.notify_all()
 
@@ -391,6 +393,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, status(400, "BadRequest", "invalid resourceVersion"))
             return
         bookmarks = q.get("allowWatchBookmarks") == "true"
+        while api.hold_watches.is_set() and not api.stopped:
+            time.sleep(0.02)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
@@ -411,7 +415,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self._end()
                     return
             sent = since
-            while not api.stopped:
+            while not api.stopped and not api.hold_watches.is_set():
                 with api.cond:
                     pending = [
                         (rv, t, o)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from ..desired import Origin
-from ..errors import RancherDnsError
+from ..errors import MetadataError
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +26,10 @@ _MAX_NAME = 253
 _MAX_ANNOTATIONS = 256 * 1024
 
 
-class ClusterError(RancherDnsError):
-    """The cluster's answer cannot be read as a whole: the run must not be trusted."""
+class ClusterError(MetadataError):
+    """The cluster was unreachable or its answer cannot be read as a whole: the run must not
+    be trusted. A MetadataError: the watch loop's health and metrics treat the API server as
+    they treat rancher-metadata (the source's server)."""
 
 
 class KubeRef(Origin, frozen=True, gc=False):
