@@ -25,9 +25,9 @@ another object already holds (the rule is in docs/safety.md).
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -269,11 +269,13 @@ def _targets(obj: KubeObject) -> list[tuple[str, tuple[str, ...]]] | None:
     return out
 
 
-def _value_key(value: str) -> tuple[int, str]:
+def _value_key(value: str) -> bytes:
+    """Addresses in numeric order (values of one record are all of one family)."""
+    family = socket.AF_INET6 if ":" in value else socket.AF_INET
     try:
-        return int(ipaddress.ip_address(value)), value
-    except ValueError:
-        return 0, value
+        return socket.inet_pton(family, value)
+    except OSError:
+        return value.encode()
 
 
 def _ttl(obj: KubeObject, default: int) -> int:

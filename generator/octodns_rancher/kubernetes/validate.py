@@ -16,6 +16,13 @@ import re
 import idna
 
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+# A whole name of plain labels, none with "--" (so no IDNA label to check): the common case,
+# answered by one match. fullmatch: a trailing newline does not slip through.
+_PLAIN_NAME = re.compile(
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+# Dotted-decimal IPv4 in canonical form (no leading zeros): what str(IPv4Address) writes.
+_IPV4 = re.compile(r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
 MAX_NAME = 253
 
 
@@ -27,6 +34,9 @@ def hostname(raw: str) -> str:
     """The host name in lower-case ASCII (A-labels), without a final dot; raises Invalid."""
     if not isinstance(raw, str):
         raise Invalid("is not text")
+    plain = raw[:-1] if raw.endswith(".") else raw
+    if len(plain) <= MAX_NAME and "--" not in plain and _PLAIN_NAME.fullmatch(plain):
+        return plain
     if not raw.isprintable() or any(c.isspace() for c in raw):
         raise Invalid("contains control or space characters")
     if len(raw) > 4 * MAX_NAME:
@@ -71,6 +81,12 @@ def address(raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     address that must not be published (unspecified, loopback, link-local, multicast, scoped)."""
     if not isinstance(raw, str) or not raw or not raw.isascii():
         return None
+    m = _IPV4.fullmatch(raw)
+    if m is not None:
+        first, second = int(m.group(1)), int(raw.split(".", 2)[1])
+        if raw == "0.0.0.0" or first == 127 or (first, second) == (169, 254) or 224 <= first <= 239:
+            raise Invalid(f"address {raw} is not routable")
+        return _V4(raw)
     if "%" in raw and ":" in raw:
         raise Invalid(f"address {raw!r} is scoped to one machine's interface")
     try:
@@ -80,6 +96,12 @@ def address(raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if ip.is_unspecified or ip.is_loopback or ip.is_link_local or ip.is_multicast:
         raise Invalid(f"address {raw} is not routable")
     return ip
+
+
+class _V4(str):
+    """A canonical IPv4 address already checked by ``address``'s fast path."""
+
+    version = 4
 
 
 def target(raw: str) -> tuple[str, str]:
