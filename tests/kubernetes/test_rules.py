@@ -182,7 +182,7 @@ def test_unannotated_services_by_template():
     assert [g[0] for g in got] == ["api-shop.c1", "web-shop.c1"]
 
 
-def test_two_objects_one_name_explicit_then_oldest_wins(caplog):
+def test_two_objects_one_name_template_first_then_oldest_wins(caplog):
     old = service(
         "a",
         "old",
@@ -204,18 +204,30 @@ def test_two_objects_one_name_explicit_then_oldest_wins(caplog):
         ips=("203.0.113.3",),
         created="2023-01-01T00:00:00Z",
     )
-    tmpl = service("c1", "web", ips=("203.0.113.4",), created="2020-01-01T00:00:00Z")
     for order in ([old, new], [new, old]):
         assert records(order) == [("web.c1", "A", 300, ("203.0.113.1",), "Service a/old")]
     assert (
         "Service b/new: name web.c1.example.com is already taken by Service a/old; no record"
         in caplog.text
     )
-    # The oldest object wins whatever its kind; a template name comes after any explicit one.
-    got = records(
-        [old, new, tmpl], [ing], unannotated_services=True, service_template="web.%{{cluster_name}}"
+    # The oldest object wins whatever its kind: a new object never takes a name in use.
+    assert records([old, new], [ing]) == [("web.c1", "A", 300, ("203.0.113.3",), "Ingress a/ing")]
+    # A name the template gives a Service (web.shop.c1 for shop/web) cannot be taken by another
+    # object's annotation or host, however old: only the namespace's own Service has it.
+    svc = service("shop", "web", ips=("203.0.113.4",), created="2026-01-01T00:00:00Z")
+    thief = ingress(
+        "other",
+        "thief",
+        hosts=("web.shop.c1.example.com",),
+        ips=("203.0.113.5",),
+        created="2020-01-01T00:00:00Z",
     )
-    assert got == [("web.c1", "A", 300, ("203.0.113.3",), "Ingress a/ing")]
+    got = records([svc], [thief], unannotated_services=True)
+    assert got == [("web.shop.c1", "A", 300, ("203.0.113.4",), "Service shop/web")]
+    assert (
+        "Ingress other/thief: name web.shop.c1.example.com is already taken by Service shop/web"
+        in caplog.text
+    )
 
 
 def test_mixed_targets_are_refused(caplog):

@@ -189,7 +189,7 @@ def _claims(obj: KubeObject, cluster: str, settings: KubeSettings) -> list[_Clai
             )
             continue
         name = fqdn[: -len(settings.zone) - 1]
-        rank = (int(from_template), obj.created, kind_order, obj.ref.namespace, obj.ref.name)
+        rank = (int(not from_template), obj.created, kind_order, obj.ref.namespace, obj.ref.name)
         recs = tuple(DesiredRecord(name, rtype, ttl, values, obj.ref) for rtype, values in records)
         claims.append(_Claim(rank, name, fqdn, recs, obj.ref))
     return claims
