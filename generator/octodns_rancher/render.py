@@ -23,7 +23,7 @@ from typing import Any
 
 from octodns.idna import IdnaError, idna_decode, idna_encode
 from octodns.record import Record, ValidationError
-from octodns.record.base import ValuesMixin
+from octodns.record.base import ValueMixin, ValuesMixin
 from octodns.zone import Zone
 
 from .desired import DesiredRecord
@@ -93,10 +93,29 @@ def render_octodns(records: Iterable[DesiredRecord], zone: str) -> str:
     data = records_data(records, zone)
     if data is None:
         data = zone_data(build_zone(records, zone))
+    _check_cnames(data, zone)
     text = dump_zone(data)
     # The guards and the summary read this text back: hand them its content instead.
     remember(text, data)
     return text
+
+
+def _check_cnames(data: dict[str, Any], zone: str) -> None:
+    """Refuse a CNAME beside other records at one name, as octoDNS's zone validator does."""
+    for name, value in data.items():
+        if isinstance(value, list) and any(v.get("type") == "CNAME" for v in value):
+            fqdn = f"{name}.{zone.rstrip('.')}" if name else zone.rstrip(".")
+            owners = sorted({_owner(v) for v in value})
+            raise RancherDnsError(
+                f"record {fqdn}: a CNAME cannot coexist with other records "
+                f"({', '.join(owners)}); refusing to write"
+            )
+
+
+def _owner(record: dict[str, Any]) -> str:
+    for source, fields in (record.get("octodns") or {}).items():
+        return f"{source} {'/'.join(str(v) for v in fields.values())}"
+    return "unannotated"
 
 
 def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] | None:
@@ -119,6 +138,12 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
     entries: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     for r in records:
         cls = classes.get(r.type)
+        if cls is not None and issubclass(cls, ValueMixin) and len(r.values) == 1:
+            entry = _single_value(r, cls, z, disabled)
+            if (entry[0], r.type) in entries:
+                return None  # a duplicate: building the zone names it
+            entries[(entry[0], r.type)] = (_decoded_name(entry[0]), entry[1])
+            continue
         if cls is None or not issubclass(cls, ValuesMixin) or not r.values:
             return None
         seen = normalised.setdefault(r.type, {})
@@ -162,6 +187,23 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
         decoded, d = entries[key]
         out.setdefault(decoded, []).append(d)
     return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
+
+
+def _single_value(
+    r: DesiredRecord, cls: Any, z: Zone, disabled: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """(encoded name, record data) of a single-value record (CNAME), validated as ``Record``."""
+    name, reasons = _encoded_name(r.name)
+    data = record_data(r)
+    fqdn = f"{name}.{z.name}" if name else z.name
+    reasons.extend(str(x) for x in cls.validate(name, fqdn, data, disabled=disabled))
+    if reasons:
+        raise RancherDnsError(
+            f"record {r.name}.{z.decoded_name.rstrip('.')} of {r.origin.describe()} "
+            f"rejected by octoDNS: {'; '.join(reasons)}"
+        )
+    value = cls._value_type.process(data["value"])
+    return name, {"type": r.type, "ttl": int(r.ttl), "octodns": data["octodns"], "value": value}
 
 
 def _checked_values(disabled: dict[str, Any], rtype: str) -> dict[str, Any]:
