@@ -144,3 +144,12 @@ def test_terraform_file_is_shared_the_same_way(tmp_path):
     data = json.loads(terraform_path(tmp_path, "example.com").read_text())
     names = sorted(r["name"] for r in data["resource"]["aws_route53_record"].values())
     assert "s1.shop.production.example.com" not in names and "elb.c1.example.com" in names
+
+
+def test_an_unreadable_zone_file_is_refused_and_kept(tmp_path):
+    path = zone_path(tmp_path, "example.com")
+    path.write_text("---\nweb.production: [unclosed\n")
+    before = path.read_bytes()
+    with pytest.raises(Exception, match=r"is not valid YAML .*; refusing to write"):
+        generate(k_opts(tmp_path), cluster(1))
+    assert path.read_bytes() == before

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import yaml
+
 from .errors import RancherDnsError
 from .publish import remember, zone_data_of
 from .zoneyaml import dump_zone
@@ -43,7 +45,13 @@ class SharedZone:
     def __init__(self, old_text: str | None, rel_subtrees: tuple[str, ...], path: object) -> None:
         self.old_text = old_text
         self.rel = rel_subtrees
-        data = zone_data_of(old_text) if old_text else {}
+        try:
+            data = zone_data_of(old_text) if old_text else {}
+        except yaml.YAMLError as e:
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise RancherDnsError(
+                f"{path} is not valid YAML ({reason}); refusing to write"
+            ) from None
         if data is None:
             data = {}
         if not isinstance(data, dict):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from . import model, rules
 from . import snapshot as snapshots
 from .client import KubeClient, configuration
@@ -33,7 +34,9 @@ class KubeOptions:
 
 
 def settings(opts: Any) -> KubeSettings:
-    k: KubeOptions = opts.kubernetes
+    k: KubeOptions | None = opts.kubernetes
+    if k is None:
+        raise ConfigError("--source kubernetes needs the cluster's settings (--cluster)")
     return KubeSettings(
         zone=opts.zone,
         cluster=k.cluster,
