@@ -16,7 +16,6 @@ import yaml
 
 from ..errors import ConfigError
 from ..guards import DEFAULT_DELETE_PCENT_THRESHOLD, DEFAULT_MAX_DELETES
-from ..kubernetes.rules import DEFAULT_SERVICE_TEMPLATE
 from ..records import DEFAULT_TEMPLATE, DEFAULT_TTL
 
 log = logging.getLogger("octodns_rancher")
@@ -89,7 +88,7 @@ DEFAULTS: dict[str, Any] = {
     "annotation_filter": "",
     "ingress_class": "",
     "unannotated_services": False,
-    "service_template": DEFAULT_SERVICE_TEMPLATE,
+    "service_template": None,  # the Kubernetes rules' default, imported only when used
 }
 
 
@@ -346,6 +345,7 @@ def options_from(args: argparse.Namespace) -> Any:
 
 def kubernetes_options(values: dict[str, Any]) -> Any:
     """The Kubernetes source's options from the resolved settings."""
+    from ..kubernetes.rules import DEFAULT_SERVICE_TEMPLATE
     from ..kubernetes.stage import KubeOptions
 
     if not values["cluster"]:
@@ -361,7 +361,7 @@ def kubernetes_options(values: dict[str, Any]) -> Any:
         annotation_filter=str(values["annotation_filter"] or ""),
         ingress_classes=listed(values["ingress_class"]),
         unannotated_services=bool(values["unannotated_services"]),
-        service_template=str(values["service_template"]),
+        service_template=str(values["service_template"] or DEFAULT_SERVICE_TEMPLATE),
     )
 
 
