@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from octodns_rancher.writeback import RancherApi, ServiceFqdn, services_in_zone, write_back
+from tests.conftest import FIXTURES as ROOT_FIXTURES
 from tests.conftest import GOLDEN, GOLDEN_NAMES, run
 from tests.support.cattle_server import CattleServer
 
@@ -160,3 +161,12 @@ def test_since_sends_only_added_and_changed_services(cattle, tmp_path):
     proc = writeback(cattle.url, repo / "zones", "--since", "0" * 40)
     assert proc.returncode == 0 and "unknown revision" in proc.stderr
     assert len(cattle.delivered()) == 2 + 6
+
+
+def test_records_of_other_sources_are_not_written_back():
+    """A zone file shared with a Kubernetes cluster: only Rancher's annotations name services."""
+    kube = (ROOT_FIXTURES / "golden" / "example.com.kubernetes.yaml").read_text()
+    shared = GOLDEN.read_text() + kube.removeprefix("---\n")
+    targets = services_in_zone(shared, "example.com")
+    assert sorted(t.fqdn for t in targets) == sorted(f"{n}.example.com." for n in GOLDEN_NAMES)
+    assert services_in_zone(kube, "example.com") == []
