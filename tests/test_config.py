@@ -151,3 +151,37 @@ def test_shipped_config_plans_against_route53_on_moto():
         assert "web.shop.production.example.com." in plan and "Create" in plan
         assert moto.record_sets(zone_id) == before
         assert not any("ChangeResourceRecordSets" in op for op in moto.operations())
+
+
+@pytest.mark.parametrize("ownership", ["record", "subtree"])
+def test_another_subtree_is_managed_too(ownership):
+    text = render_octodns_config(
+        "example.com",
+        "Production",
+        ownership=ownership,
+        subtrees=["cluster1", "apps.east.example.com.", "production"],
+    )
+    data = yaml.safe_load(text)
+    allow = data["processors"]["rancher-subtree"]["allowlist"]
+    assert allow == ["/\\.production$/", "/\\.cluster1$/", "/\\.apps\\.east$/"]
+    chain = data["zones"]["example.com."]["processors"]
+    if ownership == "subtree":
+        assert chain == [
+            "rancher-subtree",
+            "ownership",
+            "ownership-cluster1",
+            "ownership-apps-east",
+        ]
+        assert data["processors"]["ownership-apps-east"]["marker"] == "_owner.apps.east"
+    else:
+        assert chain == ["rancher-subtree", "ownership"]
+    # Without subtrees the config is exactly what it was.
+    assert render_octodns_config("example.com", "Production", subtrees=[]) == render_octodns_config(
+        "example.com", "Production"
+    )
+
+
+@pytest.mark.parametrize("bad", ["", "a..b", "*.x", "UPPER_", "a/b", "-x"])
+def test_invalid_subtree(bad):
+    with pytest.raises(ConfigError, match="invalid subtree"):
+        render_octodns_config("example.com", "Production", subtrees=[bad])

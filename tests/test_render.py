@@ -207,3 +207,40 @@ def test_records_whose_values_were_checked_before_are_still_validated():
     bad_value = DesiredRecord("c.env", "A", 300, ("10.0.0.1", "10.0.0.300"), ref)
     with pytest.raises(RancherDnsError, match=r"record c\.env\.example\.com .*10\.0\.0\.300"):
         render_octodns([good, bad_value], "example.com")
+
+
+def test_single_value_records_render_as_octodns_dumps_them():
+    """CNAME records (from Kubernetes host name targets) take the same fast path."""
+    ref = ServiceRef("s", "web", "u")
+    records = [
+        DesiredRecord("a.env", "A", 300, ("10.0.0.2", "10.0.0.1"), ref),
+        DesiredRecord("lb.env", "CNAME", 60, ("LB.example.net.",), ref),
+        DesiredRecord("lb2.env", "CNAME", 300, ("x.example.net.",), ref),
+    ]
+    buf = io.StringIO()
+    safe_dump(zone_data(build_zone(records, "example.com")), buf, allow_unicode=True)
+    assert render_octodns(records, "example.com") == buf.getvalue()
+    assert "value: lb.example.net." in buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("records", "message"),
+    [
+        (
+            [
+                DesiredRecord(
+                    "x.env", "CNAME", 300, ("a.example.net.",), ServiceRef("s", "x", "u")
+                ),
+                DesiredRecord("x.env", "A", 300, ("10.0.0.1",), ServiceRef("s", "y", "u")),
+            ],
+            "CNAME",
+        ),
+        (
+            [DesiredRecord("x.env", "CNAME", 300, ("no-dot",), ServiceRef("s", "x", "u"))],
+            "of service s/x",
+        ),
+    ],
+)
+def test_single_value_records_are_refused_like_octodns(records, message):
+    with pytest.raises(Exception, match=message):
+        render_octodns(records, "example.com")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from octodns_rancher.writeback import RancherApi, ServiceFqdn, services_in_zone, write_back
+from tests.conftest import FIXTURES as ROOT_FIXTURES
 from tests.conftest import GOLDEN, GOLDEN_NAMES, run
 from tests.support.cattle_server import CattleServer
 from tests.support.misbehaving_server import (
@@ -266,3 +267,12 @@ def test_a_forged_error_body_is_one_escaped_line_per_service(zones):
     failed = [line for line in lines if "failed: HTTP 400" in line]
     assert len(failed) == 6 and all(len(line) < 600 for line in failed)
     assert "not found\\nERROR octodns_rancher: forged\\r\\n\\x1b[31mred" in failed[0]
+
+
+def test_records_of_other_sources_are_not_written_back():
+    """A zone file shared with a Kubernetes cluster: only Rancher's annotations name services."""
+    kube = (ROOT_FIXTURES / "golden" / "example.com.kubernetes.yaml").read_text()
+    shared = GOLDEN.read_text() + kube.removeprefix("---\n")
+    targets = services_in_zone(shared, "example.com")
+    assert sorted(t.fqdn for t in targets) == sorted(f"{n}.example.com." for n in GOLDEN_NAMES)
+    assert services_in_zone(kube, "example.com") == []

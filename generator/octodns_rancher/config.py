@@ -11,6 +11,7 @@ ownership processors read when moving from that service and only ever delete.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -29,11 +30,29 @@ OWNERSHIP = ("record", "subtree")
 # What an owner id may hold: it goes into a TXT value and a quoted YAML scalar, and has no "/"
 # (octoDNS would read "env/NAME" as a secret reference).
 _OWNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:=@+-]{0,199}")
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 def allowlist_pattern(environment: str) -> str:
     """octoDNS's regex form (``/.../``) matching names strictly below ``<environment>``."""
     return rf"/\.{environment_label(environment)}$/"
+
+
+def relative_subtree(name: str, zone: str) -> str:
+    """Another subtree this config manages, relative to ``zone`` (``c1`` or ``c1.example.com``
+    → ``c1``): a Kubernetes cluster, or a subtree a source's config lists."""
+    raw = str(name).lower().rstrip(".")
+    if raw.endswith("." + zone):
+        raw = raw[: -len(zone) - 1]
+    labels = raw.split(".")
+    if not raw or not all(_LABEL.fullmatch(label) for label in labels):
+        raise ConfigError(f"invalid subtree {name!r}: expected names such as c1 or c1.{zone}")
+    return raw
+
+
+def subtree_pattern(relative: str) -> str:
+    """octoDNS's regex form (``/.../``) matching names strictly below a relative subtree."""
+    return "/\\." + "\\.".join(relative.split(".")) + "$/"
 
 
 def default_owner_id(environment: str) -> str:
@@ -61,7 +80,10 @@ def render_octodns_config(
     owner_id: str | None = None,
     ownership: str = "record",
     environment_uuid: str | None = None,
+    subtrees: Sequence[str] = (),
 ) -> str:
+    """The config for ``<environment>.<zone>``, and for each of ``subtrees`` as well (another
+    source publishing into the same zone file, such as a Kubernetes cluster)."""
     if provider not in PROVIDERS:
         raise ConfigError(f"unknown provider {provider!r}; use one of {', '.join(PROVIDERS)}")
     if policy not in POLICIES:
@@ -69,6 +91,8 @@ def render_octodns_config(
     if ownership not in OWNERSHIP:
         raise ConfigError(f"unknown ownership {ownership!r}; use one of {', '.join(OWNERSHIP)}")
     zone = Settings(zone=zone).zone
+    extra = [relative_subtree(s, zone) for s in subtrees]
+    extra = [s for s in dict.fromkeys(extra) if s != environment_label(environment)]
     env = Environment(
         loader=PackageLoader("octodns_rancher", "templates"),
         undefined=StrictUndefined,
@@ -79,6 +103,7 @@ def render_octodns_config(
         zone=zone,
         environment=environment_label(environment),
         allowlist=allowlist_pattern(environment),
+        extra_subtrees=[(s, subtree_pattern(s), re.sub(r"[^a-z0-9]", "-", s)) for s in extra],
         provider=provider,
         target=TARGET_NAMES.get(provider, provider),
         zones_dir=zones_dir,

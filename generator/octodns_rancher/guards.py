@@ -25,7 +25,6 @@ from pathlib import Path
 from octodns.provider.plan import Plan
 
 from .errors import ConfigError, RancherDnsError
-from .model import Environment
 from .publish import zone_entries
 
 log = logging.getLogger(__name__)
@@ -71,7 +70,7 @@ class Thresholds:
 
 
 def check(
-    env: Environment,
+    empty: str,
     records: Sequence[object],
     old_text: str | None,
     new_text: str,
@@ -81,8 +80,12 @@ def check(
     force: bool = False,
     thresholds: Thresholds | None = None,
 ) -> None:
-    """Run every guard; raise the first that trips. Call before writing anything."""
-    guard_empty(env, records, old_text, path, allow_empty)
+    """Run every guard; raise the first that trips. Call before writing anything.
+
+    ``empty`` says what the source gave when it gave nothing to publish, for the empty guard's
+    message (``metadata gave no hosts``).
+    """
+    guard_empty(empty, records, old_text, path, allow_empty)
     if allow_empty and not records:
         # Emptying the zone was asked for explicitly; asking again with --force adds nothing.
         return
@@ -90,13 +93,13 @@ def check(
 
 
 def guard_empty(
-    env: Environment,
+    empty: str,
     records: Sequence[object],
     old_text: str | None,
     path: Path,
     allow_empty: bool,
 ) -> None:
-    """Refuse to turn a zone with records into an empty one because metadata came back empty.
+    """Refuse to turn a zone with records into an empty one because the source came back empty.
 
     A metadata server that restarted or lost its data can answer with empty lists; read as
     "no services", that would delete every record. An operator who really wants an empty zone
@@ -107,9 +110,8 @@ def guard_empty(
     existing = len(zone_entries(old_text))
     if not existing:
         return
-    what = "no hosts" if not env.hosts else "no services" if not env.services else "no records"
     raise EmptyMetadataError(
-        f"metadata gave {what} but {path} has {existing} name(s); refusing to empty it "
+        f"{empty} but {path} has {existing} name(s); refusing to empty it "
         "(pass --allow-empty if this is intended)"
     )
 

@@ -1,5 +1,8 @@
 """One run of the generator: source → model → records → render → publish.
 
+Each source (Rancher here, Kubernetes in ``kubernetes/``) ends in ``Desired``: the records,
+the subtrees the run owns, and what to say when it gave nothing. From there on, one path.
+
 The CLI, the watch loop and the octoDNS source all go through here, so there is exactly one
 place where the stages are put together and where a run decides whether it may write.
 """
@@ -13,16 +16,18 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from . import guards, model
+from . import guards, model, subtrees
+from .desired import DesiredRecord
 from .errors import ConfigError
 from .guards import EmptyMetadataError, Thresholds, TooManyRemovalsError
 from .lock import remove_stale_temp_files, run_lock
 from .logs import clip
 from .publish import Summary, summarize, write_if_changed, zone_entries
-from .records import DEFAULT_TEMPLATE, DEFAULT_TTL, DesiredRecord, Settings, desired_records
+from .records import DEFAULT_TEMPLATE, DEFAULT_TTL, Settings, desired_records, subtree
 from .render import render_octodns
 from .source import (
     DEFAULT_API_VERSION,
@@ -75,6 +80,9 @@ class Options:
     thresholds: Thresholds = field(default_factory=Thresholds)
     lock_wait: float = 0.0
     formats: tuple[str, ...] = ("octodns",)
+    # Which source's rules make the records: "rancher", or "kubernetes" with its settings.
+    source: str = "rancher"
+    kubernetes: Any = None
 
 
 @dataclass
@@ -144,7 +152,7 @@ def formats(requested: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(f for f in FORMATS if f in names)
 
 
-def compute(opts: Options, snapshot: Snapshot | None = None) -> Result:
+def compute(opts: Options, snapshot: object | None = None) -> Result:
     """Everything but the write: read, build, render, and compare with the file on disk."""
     with _gc_paused():
         return _compute(opts, snapshot)
@@ -168,36 +176,76 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _compute(opts: Options, snapshot: Snapshot | None) -> Result:
+@dataclass
+class Desired:
+    """What a source's rules give the rest of the run: nothing after this names a source."""
+
+    records: list[DesiredRecord]
+    name: str  # the environment's or the cluster's name
+    subtrees: tuple[str, ...]  # the fully qualified names this run owns everything below
+    empty: str  # what the source gave when it gave no records, for the empty guard
+    requests: int = 0
+    edit_hint: str = "Edit the Rancher services, not this file."
+
+
+def desired(opts: Options, snapshot: object | None = None) -> Desired:
+    """Run the chosen source's stages: read, model, rules."""
+    if opts.source == "kubernetes":
+        # Imported when asked for: Rancher runs never load the Kubernetes client.
+        from .kubernetes.stage import desired as kubernetes_desired
+
+        return kubernetes_desired(opts, snapshot)
+    if opts.source != "rancher":
+        raise ConfigError(f"invalid source {opts.source!r}: expected rancher or kubernetes")
     settings = Settings(zone=opts.zone, ttl=opts.ttl, name_template=opts.name_template)
-    snapshot = snapshot if snapshot is not None else read_metadata(opts)
-    env = model.build(snapshot, opts.environment)
-    records = desired_records(env, settings)
-    text = render_octodns(records, settings.zone)
-    path = zone_path(opts.zones_dir, settings.zone)
+    snap = snapshot if isinstance(snapshot, Snapshot) else read_metadata(opts)
+    env = model.build(snap, opts.environment)
+    what = "no hosts" if not env.hosts else "no services" if not env.services else "no records"
+    return Desired(
+        records=desired_records(env, settings),
+        name=env.name,
+        subtrees=(subtree(env.name, settings.zone),),
+        empty=f"metadata gave {what}",
+        requests=snap.requests,
+    )
+
+
+def _compute(opts: Options, snapshot: object | None) -> Result:
+    want = desired(opts, snapshot)
+    records = want.records
+    zone = Settings(zone=opts.zone).zone
+    own_text = render_octodns(records, zone)
+    rel = subtrees.relative(want.subtrees, zone)
+    path = zone_path(opts.zones_dir, zone)
     # Every requested file is rendered and guarded before anything is written, so a run that
-    # fails in any part writes none of them. Each file's old content is read as octoDNS text.
+    # fails in any part writes none of them. Each file's old content is read as octoDNS text,
+    # and only this run's own subtrees of it are compared: other sources' entries stay as
+    # they are and are never counted as this run's removals.
     files: dict[Path, str] = {}
     olds: dict[Path, str | None] = {}
     wanted = formats(opts.formats)
     if "octodns" in wanted:
-        files[path], olds[path] = text, _read(path)
-        _check_old(path, olds[path], "octodns")
+        old_text = _read(path)
+        _check_old(path, old_text, "octodns")
+        shared = subtrees.SharedZone(old_text, rel, path)
+        files[path], olds[path] = shared.merged(own_text), shared.old_own_text()
     if "terraform" in wanted:
         # Imported when asked for: it brings octoDNS's YAML dumper (and natsort) along.
-        from .terraform import as_octodns_text, render_terraform
+        from .terraform import as_octodns_text, keep_others, render_terraform
 
-        tf_path = terraform_path(opts.zones_dir, settings.zone)
-        files[tf_path] = render_terraform(records, settings.zone, env.name)
-        old_tf = _read(tf_path)
-        _check_old(tf_path, old_tf, "terraform")
-        olds[tf_path] = as_octodns_text(old_tf, settings.zone)
+        tf_path = terraform_path(opts.zones_dir, zone)
+        tf_old = _read(tf_path)
+        _check_old(tf_path, tf_old, "terraform")
+        tf_text = render_terraform(records, zone, subtrees=want.subtrees, edit_hint=want.edit_hint)
+        files[tf_path] = keep_others(tf_text, tf_old, want.subtrees)
+        tf_shared = subtrees.SharedZone(as_octodns_text(tf_old, zone), rel, tf_path)
+        olds[tf_path] = tf_shared.old_own_text()
     for out_path, old in olds.items():
         guards.check(
-            env,
+            want.empty,
             records,
             old,
-            text,
+            own_text,
             out_path,
             allow_empty=opts.allow_empty,
             force=opts.force,
@@ -205,16 +253,16 @@ def _compute(opts: Options, snapshot: Snapshot | None) -> Result:
         )
     return Result(
         path=path,
-        text=text,
+        text=files.get(path, own_text),
         records=records,
-        summary=summarize(next(iter(olds.values())), text),
-        environment=env.name,
-        requests=snapshot.requests,
+        summary=summarize(next(iter(olds.values())), own_text),
+        environment=want.name,
+        requests=want.requests,
         files=files,
     )
 
 
-def generate(opts: Options, snapshot: Snapshot | None = None, write: bool = True) -> Result:
+def generate(opts: Options, snapshot: object | None = None, write: bool = True) -> Result:
     """Compute the zone file and, unless ``write`` is False, write it if it changed.
 
     A writing run holds the zones directory's lock from before it reads the old file until

@@ -137,6 +137,11 @@ def remember(text: str, data: dict[str, Any]) -> None:
         _BLOCKS[block] = (m.group(1), data[m.group(1)])
 
 
+def zone_data_of(text: str) -> Any:
+    """The YAML data of a zone file's text, annotations included (shared: only read it)."""
+    return _load(text)
+
+
 def _load(text: str) -> Any:
     """The YAML data of ``text``; unchanged entries of known texts are not parsed again."""
     try:

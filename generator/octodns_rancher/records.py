@@ -13,10 +13,9 @@ import logging
 import operator
 import re
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
-import msgspec
-
+from .desired import DesiredRecord, Origin
 from .errors import ConfigError
 from .model import Container, Environment, Host, Service
 
@@ -63,33 +62,26 @@ class Settings:
             raise ConfigError(f"invalid name template {self.name_template!r}: {unknown}")
 
 
-class ServiceRef(msgspec.Struct, frozen=True, gc=False):
+class ServiceRef(Origin, frozen=True, gc=False):
     """The Rancher service behind a record: what the write-back and the reviewer need.
 
-    A frozen msgspec struct, for the reasons given for DesiredRecord.
+    Its annotation, ``octodns: rancher: {service, stack, uuid}``, is what the write-back reads.
     """
+
+    source: ClassVar[str] = "rancher"
 
     stack: str
     service: str
     uuid: str
 
+    def annotation(self) -> dict[str, str]:
+        return {"service": self.service, "stack": self.stack, "uuid": self.uuid}
 
-class DesiredRecord(msgspec.Struct, frozen=True, gc=False):
-    """One record set: immutable, compared and hashed by its fields.
+    def describe(self) -> str:
+        return f"service {self.stack}/{self.service}"
 
-    Like the model's Container, a frozen msgspec struct rather than a frozen dataclass: built
-    ten times faster (a frozen dataclass sets each field through ``object.__setattr__``), and
-    holding only text and numbers, never in a reference cycle, so the collector skips it.
-    """
-
-    name: str  # relative to the zone, e.g. "web.shop.production"
-    type: str  # "A" or "AAAA"
-    ttl: int
-    values: tuple[str, ...]
-    service: ServiceRef
-
-    def fqdn(self, zone: str) -> str:
-        return f"{self.name}.{zone}"
+    def comment(self) -> str:
+        return f"Rancher service {self.stack}/{self.service} ({self.uuid})"
 
 
 @functools.lru_cache(maxsize=65536)
@@ -176,8 +168,8 @@ def desired_records(env: Environment, settings: Settings) -> list[DesiredRecord]
                     "service %s: name %s is already taken by service %s/%s; no record",
                     service.ref,
                     record.fqdn(settings.zone),
-                    other.service.stack,
-                    other.service.service,
+                    other.origin.stack,
+                    other.origin.service,
                 )
                 continue
             by_key[key] = record

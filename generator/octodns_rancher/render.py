@@ -10,9 +10,10 @@ emitter took over 15 s, mostly in parsing every address three times and in PyYAM
 ``Record.data`` would give, and writes it with ``zoneyaml.dump_zone``. Tests compare all of it byte
 for byte with ``safe_dump(zone_data(build_zone(...)))``.
 
-Each record carries ``octodns.rancher`` with the service it was made for. octoDNS ignores
-unknown keys there; reviewers see which service a change comes from, and the write-back stage
-reads the mapping from the file instead of guessing it back from names.
+Each record carries ``octodns.<source>`` with the object it was made for (its ``Origin``:
+``rancher: {service, stack, uuid}``, ``kubernetes: {kind, namespace, name, uid}``). octoDNS
+ignores unknown keys there; reviewers see which object a change comes from, and Rancher's
+write-back reads the mapping from the file instead of guessing it back from names.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from typing import Any
 
 from octodns.idna import IdnaError, idna_decode, idna_encode
 from octodns.record import Record, ValidationError
-from octodns.record.base import ValuesMixin
+from octodns.record.base import ValueMixin, ValuesMixin
 from octodns.zone import Zone
 
+from .desired import DesiredRecord
 from .errors import RancherDnsError
 from .publish import remember
-from .records import DesiredRecord
 from .zoneyaml import dump_zone
 
 ANNOTATION = "rancher"
@@ -47,18 +48,14 @@ def _ensure_validators() -> None:
 
 def record_data(r: DesiredRecord) -> dict[str, Any]:
     """The octoDNS record data of a desired record, with its service annotation."""
-    return {
-        "type": r.type,
-        "ttl": r.ttl,
-        "values": list(r.values),
-        "octodns": {
-            ANNOTATION: {
-                "service": r.service.service,
-                "stack": r.service.stack,
-                "uuid": r.service.uuid,
-            }
-        },
-    }
+    data: dict[str, Any] = {"type": r.type, "ttl": r.ttl}
+    cls = Record.registered_types().get(r.type)
+    if cls is not None and not issubclass(cls, ValuesMixin) and len(r.values) == 1:
+        data["value"] = r.values[0]  # a single-value type such as CNAME
+    else:
+        data["values"] = list(r.values)
+    data["octodns"] = {r.origin.source: r.origin.annotation()}
+    return data
 
 
 def build_zone(records: Iterable[DesiredRecord], zone: str | Zone) -> Zone:
@@ -74,8 +71,8 @@ def build_zone(records: Iterable[DesiredRecord], zone: str | Zone) -> Zone:
         except ValidationError as e:
             reasons = "; ".join(str(x) for x in e.reasons)
             raise RancherDnsError(
-                f"record {r.name}.{z.decoded_name.rstrip('.')} of service "
-                f"{r.service.stack}/{r.service.service} rejected by octoDNS: {reasons}"
+                f"record {r.name}.{z.decoded_name.rstrip('.')} of {r.origin.describe()} "
+                f"rejected by octoDNS: {reasons}"
             ) from e
     return z
 
@@ -96,10 +93,29 @@ def render_octodns(records: Iterable[DesiredRecord], zone: str) -> str:
     data = records_data(records, zone)
     if data is None:
         data = zone_data(build_zone(records, zone))
+    _check_cnames(data, zone)
     text = dump_zone(data)
     # The guards and the summary read this text back: hand them its content instead.
     remember(text, data)
     return text
+
+
+def _check_cnames(data: dict[str, Any], zone: str) -> None:
+    """Refuse a CNAME beside other records at one name, as octoDNS's zone validator does."""
+    for name, value in data.items():
+        if isinstance(value, list) and any(v.get("type") == "CNAME" for v in value):
+            fqdn = f"{name}.{zone.rstrip('.')}" if name else zone.rstrip(".")
+            owners = sorted({_owner(v) for v in value})
+            raise RancherDnsError(
+                f"record {fqdn}: a CNAME cannot coexist with other records "
+                f"({', '.join(owners)}); refusing to write"
+            )
+
+
+def _owner(record: dict[str, Any]) -> str:
+    for source, fields in (record.get("octodns") or {}).items():
+        return f"{source} {'/'.join(str(v) for v in fields.values())}"
+    return "unannotated"
 
 
 def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] | None:
@@ -122,6 +138,12 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
     entries: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     for r in records:
         cls = classes.get(r.type)
+        if cls is not None and issubclass(cls, ValueMixin) and len(r.values) == 1:
+            entry = _single_value(r, cls, z, disabled)
+            if (entry[0], r.type) in entries:
+                return None  # a duplicate: building the zone names it
+            entries[(entry[0], r.type)] = (_decoded_name(entry[0]), entry[1])
+            continue
         if cls is None or not issubclass(cls, ValuesMixin) or not r.values:
             return None
         seen = normalised.setdefault(r.type, {})
@@ -142,16 +164,15 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
         reasons.extend(str(x) for x in cls.validate(name, fqdn, data, disabled=checks))
         if reasons:
             raise RancherDnsError(
-                f"record {r.name}.{z.decoded_name.rstrip('.')} of service "
-                f"{r.service.stack}/{r.service.service} rejected by octoDNS: {'; '.join(reasons)}"
+                f"record {r.name}.{z.decoded_name.rstrip('.')} of {r.origin.describe()} "
+                f"rejected by octoDNS: {'; '.join(reasons)}"
             )
         for v in fresh:
             seen[v] = cls._value_type.process([v])[0]
         if (name, r.type) in entries:
             raise RancherDnsError(
-                f"record {r.name}.{z.decoded_name.rstrip('.')} of service "
-                f"{r.service.stack}/{r.service.service} rejected by octoDNS: "
-                f"duplicate record, type {r.type}"
+                f"record {r.name}.{z.decoded_name.rstrip('.')} of {r.origin.describe()} "
+                f"rejected by octoDNS: duplicate record, type {r.type}"
             )
         values = sorted([seen[v] for v in r.values])
         # record_data(r) without its values, as Record.data gives it.
@@ -166,6 +187,23 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
         decoded, d = entries[key]
         out.setdefault(decoded, []).append(d)
     return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
+
+
+def _single_value(
+    r: DesiredRecord, cls: Any, z: Zone, disabled: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """(encoded name, record data) of a single-value record (CNAME), validated as ``Record``."""
+    name, reasons = _encoded_name(r.name)
+    data = record_data(r)
+    fqdn = f"{name}.{z.name}" if name else z.name
+    reasons.extend(str(x) for x in cls.validate(name, fqdn, data, disabled=disabled))
+    if reasons:
+        raise RancherDnsError(
+            f"record {r.name}.{z.decoded_name.rstrip('.')} of {r.origin.describe()} "
+            f"rejected by octoDNS: {'; '.join(reasons)}"
+        )
+    value = cls._value_type.process(data["value"])
+    return name, {"type": r.type, "ttl": int(r.ttl), "octodns": data["octodns"], "value": value}
 
 
 def _checked_values(disabled: dict[str, Any], rtype: str) -> dict[str, Any]:

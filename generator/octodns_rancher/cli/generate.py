@@ -11,6 +11,7 @@ from .options import (
     EXIT_CHANGES,
     EXIT_OK,
     git_flags,
+    kubernetes_flags,
     log,
     log_flags,
     metadata_flags,
@@ -19,6 +20,7 @@ from .options import (
     records_flags,
     resolve,
     safety_flags,
+    source_flag,
 )
 
 
@@ -44,6 +46,8 @@ def add_generate(sub: Any) -> None:
         help="read a snapshot file instead of the server (env METADATA_FILE)",
     )
     records_flags(p)
+    source_flag(p)
+    kubernetes_flags(p)
     output_flags(p, check=True)
     safety_flags(p)
     git_flags(p)
@@ -59,9 +63,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     s = result.summary
     files = result.files or {result.path: result.text}
     log.info(
-        "%s: %d record(s) for environment %s; %s",
+        "%s: %d record(s) for %s %s; %s",
         ", ".join(str(p) for p in files),
         len(result.records),
+        "cluster" if opts.source == "kubernetes" else "environment",
         result.environment,
         s.counts(),
     )
@@ -127,12 +132,15 @@ def _commit(args: argparse.Namespace, opts: Any, result: Any, repo: Any) -> None
 def add_snapshot(sub: Any) -> None:
     p = sub.add_parser(
         "snapshot",
-        help="save rancher-metadata's answers to a JSON file for offline runs",
+        help="save rancher-metadata's (or a cluster's) answers to a JSON file for offline runs",
         description="Read /self/stack, /services and /hosts once and save them in one JSON "
-        "file that `generate --metadata-file` reads.",
+        "file that `generate --metadata-file` reads; with --source kubernetes, the cluster's "
+        "Service and Ingress lists, for `generate --kubernetes-file`.",
     )
     log_flags(p)
     metadata_flags(p)
+    source_flag(p)
+    kubernetes_flags(p, rules=False)
     p.add_argument("-o", "--output", type=Path, required=True, help="file to write")
     p.set_defaults(func=cmd_snapshot)
 
@@ -141,6 +149,8 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     from ..source import MetadataClient, save_snapshot
 
     values = resolve(args, {})
+    if values["source"] == "kubernetes":
+        return _kubernetes_snapshot(args, values)
     client = MetadataClient(
         values["metadata_url"],
         values["api_version"],
@@ -155,6 +165,28 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         len(snap.services),
         len(snap.hosts),
         client.shown,
+        args.output,
+        snap.requests,
+    )
+    return EXIT_OK
+
+
+def _kubernetes_snapshot(args: argparse.Namespace, values: dict[str, Any]) -> int:
+    from ..kubernetes import snapshot
+    from ..kubernetes.client import KubeClient, configuration
+
+    cfg = configuration(values["kubeconfig"], values["context"], values["timeout"])
+    client = KubeClient(cfg, values["timeout"])
+    try:
+        snap = snapshot.fetch(client)
+    finally:
+        client.close()
+    snapshot.save(snap, args.output)
+    log.info(
+        "saved %d Service(s) and %d Ingress(es) from %s to %s in %d requests",
+        len(snap.services),
+        len(snap.ingresses),
+        client.host,
         args.output,
         snap.requests,
     )

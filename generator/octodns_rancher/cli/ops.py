@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ConfigError, PublishError
 from ..writeback import DEFAULT_DEADLINE
-from .options import EXIT_OK, log, log_flags, truthy
+from .options import EXIT_OK, listed, log, log_flags, truthy
 
 
 def add_init(sub: Any) -> None:
@@ -72,6 +72,13 @@ def add_init(sub: Any) -> None:
         help="a snapshot file for --environment-uuid metadata instead (env METADATA_FILE)",
     )
     p.add_argument(
+        "--subtree",
+        action="append",
+        default=None,
+        help="another name below the zone whose records the zone file holds too, e.g. a "
+        "Kubernetes cluster's c1 (repeatable; env OCTODNS_SUBTREES, comma-separated)",
+    )
+    p.add_argument(
         "-o",
         "--output",
         type=Path,
@@ -103,6 +110,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         owner_id=args.owner_id,
         ownership=args.ownership,
         environment_uuid=uuid,
+        subtrees=args.subtree or listed(os.environ.get("OCTODNS_SUBTREES", "")),
     )
     if str(args.output) == "-":
         sys.stdout.write(text)

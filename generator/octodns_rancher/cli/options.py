@@ -40,6 +40,18 @@ ENV = {
     "timeout": "METADATA_TIMEOUT",
     "deadline": "METADATA_DEADLINE",
     "max_answer_size": "METADATA_MAX_SIZE",
+    "source": "SOURCE",
+    "cluster": "KUBERNETES_CLUSTER",
+    "kubeconfig": "KUBECONFIG",
+    "context": "KUBE_CONTEXT",
+    "kubernetes_file": "KUBERNETES_FILE",
+    "subtrees": "KUBERNETES_SUBTREES",
+    "namespaces": "KUBERNETES_NAMESPACES",
+    "label_selector": "KUBERNETES_LABEL_SELECTOR",
+    "annotation_filter": "KUBERNETES_ANNOTATION_FILTER",
+    "ingress_class": "KUBERNETES_INGRESS_CLASS",
+    "unannotated_services": "KUBERNETES_UNANNOTATED_SERVICES",
+    "service_template": "KUBERNETES_SERVICE_TEMPLATE",
 }
 
 
@@ -72,6 +84,18 @@ DEFAULTS: dict[str, Any] = {
     "timeout": 10.0,
     "deadline": DEFAULT_DEADLINE,
     "max_answer_size": "512MiB",
+    "source": "rancher",
+    "cluster": None,
+    "kubeconfig": None,
+    "context": None,
+    "kubernetes_file": None,
+    "subtrees": "",
+    "namespaces": "",
+    "label_selector": "",
+    "annotation_filter": "",
+    "ingress_class": "",
+    "unannotated_services": False,
+    "service_template": None,  # the Kubernetes rules' default, imported only when used
 }
 
 
@@ -117,6 +141,84 @@ def metadata_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         help="largest answer (or --metadata-file) read, in bytes or with KiB/MiB/GiB "
         "(env METADATA_MAX_SIZE; default 512MiB)",
+    )
+
+
+def source_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--source",
+        choices=("rancher", "kubernetes"),
+        default=None,
+        help="where the services come from: a Rancher 1.x environment's rancher-metadata, or a "
+        "Kubernetes cluster's Services and Ingresses (env SOURCE; default rancher)",
+    )
+
+
+def kubernetes_flags(p: argparse.ArgumentParser, rules: bool = True) -> None:
+    g = p.add_argument_group("kubernetes (with --source kubernetes; see docs/kubernetes.md)")
+    g.add_argument(
+        "--kubeconfig",
+        default=None,
+        help="kubeconfig file (env KUBECONFIG, read by the client; default ~/.kube/config, or "
+        "the in-cluster service account inside a pod)",
+    )
+    g.add_argument(
+        "--context",
+        default=None,
+        help="kubeconfig context (env KUBE_CONTEXT; default the current context)",
+    )
+    if not rules:
+        return
+    g.add_argument(
+        "--kubernetes-file",
+        type=Path,
+        default=None,
+        help="read a snapshot file instead of the cluster (env KUBERNETES_FILE)",
+    )
+    g.add_argument(
+        "--cluster",
+        default=None,
+        help="the cluster's name, one DNS label: its names lie below <cluster>.<zone> "
+        "(env KUBERNETES_CLUSTER; required)",
+    )
+    g.add_argument(
+        "--subtrees",
+        default=None,
+        help="comma-separated names the cluster may publish below, instead of <cluster>.<zone> "
+        "(env KUBERNETES_SUBTREES)",
+    )
+    g.add_argument(
+        "--namespaces",
+        default=None,
+        help="comma-separated namespaces to read (env KUBERNETES_NAMESPACES; default all)",
+    )
+    g.add_argument(
+        "--label-selector",
+        default=None,
+        help="only objects whose labels match, kubectl -l syntax (env KUBERNETES_LABEL_SELECTOR)",
+    )
+    g.add_argument(
+        "--annotation-filter",
+        default=None,
+        help="only objects whose annotations match, same syntax (env KUBERNETES_ANNOTATION_FILTER)",
+    )
+    g.add_argument(
+        "--ingress-class",
+        default=None,
+        help="comma-separated ingress classes to read (env KUBERNETES_INGRESS_CLASS; default all)",
+    )
+    g.add_argument(
+        "--unannotated-services",
+        action="store_true",
+        default=None,
+        help="also publish LoadBalancer Services without a hostname annotation, named by "
+        "--service-template (env KUBERNETES_UNANNOTATED_SERVICES=1)",
+    )
+    g.add_argument(
+        "--service-template",
+        default=None,
+        help="name of an unannotated Service (env KUBERNETES_SERVICE_TEMPLATE; default "
+        "%%{{service_name}}.%%{{namespace}}.%%{{cluster_name}})",
     )
 
 
@@ -262,7 +364,37 @@ def options_from(args: argparse.Namespace) -> Any:
             max_deletes=values["max_deletes"],
         ),
         lock_wait=values["lock_wait"],
+        source=values["source"],
+        kubernetes=kubernetes_options(values) if values["source"] == "kubernetes" else None,
     )
+
+
+def kubernetes_options(values: dict[str, Any]) -> Any:
+    """The Kubernetes source's options from the resolved settings."""
+    from ..kubernetes.rules import DEFAULT_SERVICE_TEMPLATE
+    from ..kubernetes.stage import KubeOptions
+
+    if not values["cluster"]:
+        raise ConfigError("no cluster name given: pass --cluster or set KUBERNETES_CLUSTER")
+    return KubeOptions(
+        cluster=str(values["cluster"]),
+        kubeconfig=values["kubeconfig"] or None,
+        context=values["context"] or None,
+        snapshot_file=Path(values["kubernetes_file"]) if values["kubernetes_file"] else None,
+        subtrees=listed(values["subtrees"]),
+        namespaces=listed(values["namespaces"]),
+        label_selector=str(values["label_selector"] or ""),
+        annotation_filter=str(values["annotation_filter"] or ""),
+        ingress_classes=listed(values["ingress_class"]),
+        unannotated_services=bool(values["unannotated_services"]),
+        service_template=str(values["service_template"] or DEFAULT_SERVICE_TEMPLATE),
+    )
+
+
+def listed(value: Any) -> tuple[str, ...]:
+    """A comma-separated string (flag, environment) or a list (config file) as a tuple."""
+    items = value if isinstance(value, list) else str(value or "").split(",")
+    return tuple(str(v).strip() for v in items if str(v).strip())
 
 
 def force_requested(args: argparse.Namespace) -> bool:
@@ -322,9 +454,10 @@ def load_config(path: Path | None) -> dict[str, Any]:
     unknown = sorted(set(data) - set(DEFAULTS))
     if unknown:
         raise ConfigError(f"config {path}: unknown option(s) {', '.join(unknown)}")
-    if data.get("metadata_file"):
-        # Relative paths in a config file are relative to the file, not the working directory.
-        data["metadata_file"] = str((path.parent / str(data["metadata_file"])).resolve())
+    for key in ("metadata_file", "kubernetes_file"):
+        if data.get(key):
+            # Relative paths in a config file are relative to the file, not the working directory.
+            data[key] = str((path.parent / str(data[key])).resolve())
     return data
 
 
@@ -342,6 +475,10 @@ def resolve(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]:
         out["ttl"] = int(out["ttl"])
     except (TypeError, ValueError) as e:
         raise ConfigError(f"invalid TTL {out['ttl']!r}: expected a whole number of seconds") from e
+    if out["source"] not in ("rancher", "kubernetes"):
+        raise ConfigError(f"invalid source {out['source']!r}: expected rancher or kubernetes")
+    if isinstance(out["unannotated_services"], str):
+        out["unannotated_services"] = truthy(out["unannotated_services"])
     for key, kind, what in (
         ("delete_pcent_threshold", float, "a fraction such as 0.3"),
         ("max_deletes", int, "a whole number of records"),

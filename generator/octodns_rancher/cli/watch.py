@@ -11,12 +11,14 @@ from ..errors import ConfigError
 from .options import (
     WATCH_NUMBERS,
     git_flags,
+    kubernetes_flags,
     log_flags,
     metadata_flags,
     options_from,
     output_flags,
     records_flags,
     safety_flags,
+    source_flag,
     watch_number,
 )
 
@@ -32,7 +34,8 @@ def add_watch(sub: Any) -> None:
         "zone file, and when it changed commit it (and push it with --push) for review, or with "
         "--apply run octoDNS's sync itself. A full resync runs every --resync-interval even "
         "without events. Serves /healthz and /metrics. SIGTERM/SIGINT stop it between steps. "
-        "See docs/deploy.md.",
+        "With --source kubernetes, follows the cluster's Services and Ingresses with the watch "
+        "API instead. See docs/deploy.md and docs/kubernetes.md.",
     )
     log_flags(p)
     p.add_argument(
@@ -43,6 +46,8 @@ def add_watch(sub: Any) -> None:
     )
     metadata_flags(p)
     records_flags(p)
+    source_flag(p)
+    kubernetes_flags(p)
     output_flags(p, check=False)
     safety_flags(p)
     git_flags(p)
@@ -116,7 +121,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if args.listen.strip().lower() not in ("off", "none", ""):
         server = MetricsServer(metrics, args.listen).start()
     try:
-        return Watcher(opts, settings, publisher, metrics).run()
+        client = None
+        if opts.source == "kubernetes":
+            from ..kubernetes.watch import watcher_client
+
+            client = watcher_client(opts)
+        return Watcher(opts, settings, publisher, metrics, client=client).run()
     finally:
         if server is not None:
             server.stop()

@@ -1,0 +1,83 @@
+"""What one read of a cluster gave: the Service and Ingress lists, saved and loaded as JSON.
+
+``octodns-rancher snapshot --source kubernetes`` saves it so that ``generate`` can run offline
+(in CI, in a review) on exactly the objects a cluster had; ``generate --kubernetes-file`` reads
+it back. The file holds each list as the API sent it (``apiVersion``, ``kind``,
+``metadata.resourceVersion``, ``items``), so ``kubectl get services -A -o json`` output can be
+put together into one by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..publish import write_atomic
+from .client import KubeClient
+from .model import ClusterError
+
+FORMAT = "octodns-rancher/kubernetes-snapshot/v1"
+KINDS = {"services": ("v1", "ServiceList"), "ingresses": ("networking.k8s.io/v1", "IngressList")}
+
+
+@dataclass
+class KubeSnapshot:
+    services: list[Any]
+    ingresses: list[Any]
+    versions: dict[str, str] = field(default_factory=dict)  # list → its resourceVersion
+    requests: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"format": FORMAT}
+        for what, (api_version, kind) in KINDS.items():
+            out[what] = {
+                "apiVersion": api_version,
+                "kind": kind,
+                "metadata": {"resourceVersion": self.versions.get(what, "")},
+                "items": getattr(self, what),
+            }
+        return out
+
+
+def fetch(client: KubeClient) -> KubeSnapshot:
+    """Both lists, each whole (chunked), with the resourceVersion to watch from."""
+    services = client.list("services")
+    ingresses = client.list("ingresses")
+    return KubeSnapshot(
+        services=services.items,
+        ingresses=ingresses.items,
+        versions={
+            "services": services.resource_version,
+            "ingresses": ingresses.resource_version,
+        },
+        requests=services.requests + ingresses.requests,
+    )
+
+
+def save(snap: KubeSnapshot, path: str | Path) -> None:
+    write_atomic(Path(path), orjson.dumps(snap.to_json(), option=orjson.OPT_INDENT_2).decode())
+
+
+def load(path: str | Path) -> KubeSnapshot:
+    p = Path(path)
+    try:
+        data = orjson.loads(p.read_bytes())
+    except OSError as e:
+        raise ClusterError(f"cannot read Kubernetes snapshot {p}: {e.strerror or e}") from None
+    except orjson.JSONDecodeError as e:
+        raise ClusterError(f"Kubernetes snapshot {p} is not valid JSON: {e}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ClusterError(f"{p} is not a Kubernetes snapshot (expected format {FORMAT})")
+    lists: dict[str, list[Any]] = {}
+    versions: dict[str, str] = {}
+    for what, (_api_version, kind) in KINDS.items():
+        value = data.get(what)
+        if not isinstance(value, dict) or not isinstance(value.get("items"), list):
+            raise ClusterError(f"Kubernetes snapshot {p}: {what} is not a {kind}")
+        lists[what] = value["items"]
+        meta = value.get("metadata")
+        versions[what] = str(meta.get("resourceVersion") or "") if isinstance(meta, dict) else ""
+    return KubeSnapshot(lists["services"], lists["ingresses"], versions)

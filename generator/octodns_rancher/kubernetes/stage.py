@@ -1,0 +1,81 @@
+"""The Kubernetes source's part of a run: read (cluster or snapshot), model, rules.
+
+It ends in the pipeline's ``Desired``, like Rancher's part; the pipeline does the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from . import model, rules
+from . import snapshot as snapshots
+from .client import KubeClient, configuration
+from .rules import DEFAULT_SERVICE_TEMPLATE, KubeSettings
+
+
+@dataclass
+class KubeOptions:
+    """The Kubernetes source's settings (the pipeline's Options hold the shared ones)."""
+
+    cluster: str
+    kubeconfig: str | None = None
+    context: str | None = None
+    snapshot_file: Path | None = None
+    subtrees: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()
+    label_selector: str = ""
+    annotation_filter: str = ""
+    ingress_classes: tuple[str, ...] = ()
+    unannotated_services: bool = False
+    service_template: str = DEFAULT_SERVICE_TEMPLATE
+
+
+def settings(opts: Any) -> KubeSettings:
+    k: KubeOptions | None = opts.kubernetes
+    if k is None:
+        raise ConfigError("--source kubernetes needs the cluster's settings (--cluster)")
+    return KubeSettings(
+        zone=opts.zone,
+        cluster=k.cluster,
+        ttl=opts.ttl,
+        subtrees=k.subtrees,
+        namespaces=k.namespaces,
+        label_selector=k.label_selector,
+        annotation_filter=k.annotation_filter,
+        ingress_classes=k.ingress_classes,
+        unannotated_services=k.unannotated_services,
+        service_template=k.service_template,
+    )
+
+
+def read(opts: Any) -> snapshots.KubeSnapshot:
+    """The cluster's lists: from the snapshot file when one is given, else from the cluster."""
+    k: KubeOptions = opts.kubernetes
+    if k.snapshot_file is not None:
+        return snapshots.load(k.snapshot_file)
+    client = KubeClient(configuration(k.kubeconfig, k.context, opts.timeout), opts.timeout)
+    try:
+        return snapshots.fetch(client)
+    finally:
+        client.close()
+
+
+def desired(opts: Any, snapshot: object | None = None) -> Any:
+    from ..pipeline import Desired
+
+    s = settings(opts)
+    snap = snapshot if isinstance(snapshot, snapshots.KubeSnapshot) else read(opts)
+    cluster = model.build(s.cluster, snap.services, snap.ingresses)
+    records = rules.desired_records(cluster, s)
+    nothing = not cluster.services and not cluster.ingresses
+    return Desired(
+        records=records,
+        name=s.cluster,
+        subtrees=s.subtrees,
+        empty=f"the cluster gave {'no Services or Ingresses' if nothing else 'no records'}",
+        requests=snap.requests,
+        edit_hint="Edit the Kubernetes Services and Ingresses, not this file.",
+    )

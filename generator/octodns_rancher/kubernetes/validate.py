@@ -1,0 +1,121 @@
+"""Is this text a host name we may publish, or a target we may point one at?
+
+Every check on names and targets that come from the cluster is here, in one place: annotations
+are free text, so these are the gate between what a user typed and what reaches DNS. Host names
+are checked label by label (no ``str.match`` that a trailing newline slips through); IDNA
+labels must round-trip through the ``idna`` package (IDNA 2008), so a bogus ``xn--`` label is
+refused rather than published; addresses are parsed by ``ipaddress`` and only global, routable
+ones pass.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import idna
+
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+# A whole name of plain labels, none with "--" (so no IDNA label to check): the common case,
+# answered by one match. fullmatch: a trailing newline does not slip through.
+_PLAIN_NAME = re.compile(
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+# Dotted-decimal IPv4 in canonical form (no leading zeros): what str(IPv4Address) writes.
+_IPV4 = re.compile(r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
+MAX_NAME = 253
+
+
+class Invalid(ValueError):
+    """Why a name or a target was refused (the message is the reason)."""
+
+
+def hostname(raw: str) -> str:
+    """The host name in lower-case ASCII (A-labels), without a final dot; raises Invalid."""
+    if not isinstance(raw, str):
+        raise Invalid("is not text")
+    plain = raw[:-1] if raw.endswith(".") else raw
+    if len(plain) <= MAX_NAME and "--" not in plain and _PLAIN_NAME.fullmatch(plain):
+        return plain
+    if not raw.isprintable() or any(c.isspace() for c in raw):
+        raise Invalid("contains control or space characters")
+    if len(raw) > 4 * MAX_NAME:
+        raise Invalid("is longer than 253 characters")
+    name = raw[:-1] if raw.endswith(".") else raw
+    if not name:
+        raise Invalid("is empty")
+    labels = []
+    for label in name.split("."):
+        labels.append(_label(label))
+    text = ".".join(labels)
+    if len(text) > MAX_NAME:
+        raise Invalid("is longer than 253 characters")
+    return text
+
+
+def _label(label: str) -> str:
+    if label == "*":
+        raise Invalid("is a wildcard, which is never published")
+    if not label.isascii():
+        try:
+            label = idna.encode(label, uts46=True, transitional=False).decode("ascii")
+        except idna.IDNAError as e:
+            raise Invalid(f"label {label!r} is not a valid internationalised name ({e})") from None
+    label = label.lower()
+    if len(label) > 63:
+        raise Invalid(f"label {label!r} is longer than 63 characters")
+    if not _LABEL.match(label):
+        raise Invalid(f"label {label!r} is not a valid DNS label")
+    if label[2:4] == "--":
+        if not label.startswith("xn--"):
+            raise Invalid(f"label {label!r} has '--' in the third and fourth places")
+        try:
+            idna.decode(label)
+        except (idna.IDNAError, UnicodeError) as e:
+            raise Invalid(f"label {label!r} is not a valid IDNA label ({e})") from None
+    return label
+
+
+def address(raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``raw`` holds, None when it is not an address; raises Invalid when it is an
+    address that must not be published (unspecified, loopback, link-local, multicast, scoped)."""
+    if not isinstance(raw, str) or not raw or not raw.isascii():
+        return None
+    m = _IPV4.fullmatch(raw)
+    if m is not None:
+        first, second = int(m.group(1)), int(raw.split(".", 2)[1])
+        if raw == "0.0.0.0" or first == 127 or (first, second) == (169, 254) or 224 <= first <= 239:
+            raise Invalid(f"address {raw} is not routable")
+        return _V4(raw)
+    if "%" in raw and ":" in raw:
+        raise Invalid(f"address {raw!r} is scoped to one machine's interface")
+    try:
+        ip = ipaddress.ip_address(raw)
+    except ValueError:
+        return None
+    if ip.is_unspecified or ip.is_loopback or ip.is_link_local or ip.is_multicast:
+        raise Invalid(f"address {raw} is not routable")
+    return ip
+
+
+class _V4(str):
+    """A canonical IPv4 address already checked by ``address``'s fast path."""
+
+    version = 4
+
+
+def target(raw: str) -> tuple[str, str]:
+    """(record type, value) of one target: an address → A/AAAA, a host name → CNAME."""
+    raw = raw.strip() if isinstance(raw, str) else raw
+    ip = address(raw)
+    if ip is not None:
+        return ("A" if ip.version == 4 else "AAAA", str(ip))
+    try:
+        return "CNAME", hostname(raw) + "."
+    except Invalid as e:
+        raise Invalid(f"target {display(raw)} {e}") from None
+
+
+def display(raw: object) -> str:
+    text = repr(raw) if not (isinstance(raw, str) and raw.isprintable()) else raw
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,208 @@
+"""Follow a cluster with the Kubernetes watch API, for the shared watch loop.
+
+``watch.Watcher`` drives a source through three calls: ``version()`` (where the source is now),
+``wait_for_change(version, seconds)`` (block until it moves on, or the time is up) and
+``fetch()`` (everything, for a regeneration). For rancher-metadata these are HTTP long-polls;
+here they are answered from memory, kept current by one thread per list:
+
+1. list (chunked), remember every object and the list's ``resourceVersion``;
+2. watch from that version with bookmarks; ADDED/MODIFIED/DELETED update the objects and move
+   the version on, BOOKMARK only moves the version on;
+3. when the stream ends (``timeoutSeconds``), watch again from the last version; on 410 Gone
+   (the version was compacted away) list again; on any other failure reconnect after a capped
+   exponential backoff, listing again first.
+
+The loop's quiet period, resync, ``/healthz`` and ``/metrics`` are the shared loop's. While a
+stream is down, ``version()`` and ``wait_for_change()`` raise its error, so the loop reports the
+API server unreachable and backs off as it does for rancher-metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from .client import Gone, KubeClient
+from .model import ClusterError
+from .snapshot import KubeSnapshot
+
+log = logging.getLogger(__name__)
+
+KINDS = ("services", "ingresses")
+
+
+class KubeWatchClient:
+    """The cluster as ``watch.Watcher`` sees a source; start with ``version()``."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        timeout_seconds: int = 300,
+        backoff_min: float = 0.5,
+        backoff_max: float = 30.0,
+        sync_timeout: float = 60.0,
+    ) -> None:
+        self.client = client
+        self.base = client.host
+        self.timeout_seconds = timeout_seconds
+        self.backoff_min, self.backoff_max = backoff_min, backoff_max
+        self.sync_timeout = sync_timeout
+        self.cond = threading.Condition()
+        self.objects: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
+        self.versions: dict[str, str] = {}
+        self.synced: set[str] = set()
+        self.errors: dict[str, ClusterError] = {}
+        self.generation = 0
+        self.relists = 0
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+
+    # -- what the watch loop calls ---------------------------------------------------------
+
+    def version(self) -> str:
+        """The current generation; the first call starts the streams and waits for both lists."""
+        if not self._threads:
+            self._start()
+        deadline = time.monotonic() + self.sync_timeout
+        with self.cond:
+            while len(self.synced) < len(KINDS):
+                self._raise_error()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ClusterError(f"{self.base}: the first lists did not complete in time")
+                self.cond.wait(min(left, 0.5))
+            self._raise_error()
+            return str(self.generation)
+
+    def wait_for_change(self, current: str, max_wait: int = 60) -> str:
+        deadline = time.monotonic() + max_wait
+        with self.cond:
+            while str(self.generation) == current:
+                self._raise_error()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.cond.wait(left)
+            self._raise_error()
+            return str(self.generation)
+
+    def fetch(self, **_: Any) -> KubeSnapshot:
+        with self.cond:
+            self._raise_error()
+            return KubeSnapshot(
+                services=list(self.objects["services"].values()),
+                ingresses=list(self.objects["ingresses"].values()),
+                versions=dict(self.versions),
+            )
+
+    def close(self) -> None:
+        self._stop.set()
+        with self.cond:
+            self.cond.notify_all()
+
+    # -- the streams -------------------------------------------------------------------------
+
+    def _raise_error(self) -> None:
+        for what in KINDS:
+            if what in self.errors:
+                raise self.errors[what]
+
+    def _start(self) -> None:
+        for what in KINDS:
+            t = threading.Thread(
+                target=self._follow, args=(what,), name=f"watch-{what}", daemon=True
+            )
+            t.start()
+            self._threads.append(t)
+
+    def _follow(self, what: str) -> None:
+        """List, then watch from the list's version, forever (until ``close``)."""
+        delay = self.backoff_min
+        version = ""
+        while not self._stop.is_set():
+            try:
+                if not version:
+                    version = self._relist(what)
+                version = self._watch(what, version)
+                delay = self.backoff_min
+            except Gone as e:
+                log.info("%s; listing %s again", e, what)
+                version = ""
+            except ClusterError as e:
+                with self.cond:
+                    self.errors[what] = e
+                    self.cond.notify_all()
+                log.warning("%s; reconnecting in %.1f s", e, delay)
+                if self._stop.wait(delay):
+                    return
+                delay = min(delay * 2, self.backoff_max)
+                version = ""
+
+    def _relist(self, what: str) -> str:
+        listing = self.client.list(what)
+        objects = {_key(o): o for o in listing.items if _key(o) is not None}
+        with self.cond:
+            self.objects[what] = objects
+            self.versions[what] = listing.resource_version
+            self.synced.add(what)
+            self.errors.pop(what, None)
+            self.generation += 1
+            self.relists += 1
+            self.cond.notify_all()
+        log.debug(
+            "listed %d %s at resourceVersion %s", len(objects), what, listing.resource_version
+        )
+        return listing.resource_version
+
+    def _watch(self, what: str, version: str) -> str:
+        """Apply one stream's events; the version to continue from when it ends."""
+        for event in self.client.watch(what, version, self.timeout_seconds):
+            if self._stop.is_set():
+                break
+            obj = event["object"]
+            meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+            new = str(meta.get("resourceVersion") or version)
+            etype = event.get("type")
+            with self.cond:
+                self.errors.pop(what, None)
+                if etype in ("ADDED", "MODIFIED", "DELETED"):
+                    key = _key(obj)
+                    if key is not None:
+                        if etype == "DELETED":
+                            self.objects[what].pop(key, None)
+                        else:
+                            self.objects[what][key] = obj
+                        self.generation += 1
+                        self.cond.notify_all()
+                elif etype != "BOOKMARK":
+                    log.warning("%s watch: unknown event type %r; ignored", what, etype)
+                    continue
+                self.versions[what] = new
+            version = new
+        return version
+
+
+def _key(obj: Any) -> str | None:
+    """An object's identity in the store: its uid, else namespace/name."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    if not isinstance(meta, dict):
+        return None
+    uid = meta.get("uid")
+    if isinstance(uid, str) and uid:
+        return uid
+    return f"{meta.get('namespace')}/{meta.get('name')}"
+
+
+def watcher_client(opts: Any) -> KubeWatchClient:
+    """The watch client for the pipeline's Options (``--source kubernetes``)."""
+    from ..errors import ConfigError
+    from .client import configuration
+
+    k = opts.kubernetes
+    if k.snapshot_file is not None:
+        raise ConfigError("watch reads the cluster; --kubernetes-file cannot be watched")
+    cfg = configuration(k.kubeconfig, k.context, opts.timeout)
+    cfg.retries = None  # the stream threads back off themselves
+    return KubeWatchClient(KubeClient(cfg, opts.timeout))

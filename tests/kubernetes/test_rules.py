@@ -1,0 +1,391 @@
+"""external-dns's conventions, the cluster's subtree, conflicts and refusals."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from octodns_rancher.errors import ConfigError
+from octodns_rancher.kubernetes import model
+from octodns_rancher.kubernetes.rules import KubeSettings, desired_records, parse_ttl
+from tests.support.kube_apiserver import ingress, service
+
+H = "external-dns.alpha.kubernetes.io/hostname"
+T = "external-dns.alpha.kubernetes.io/target"
+TTL = "external-dns.alpha.kubernetes.io/ttl"
+ZONE = "example.com"
+
+
+def records(services=(), ingresses=(), **settings):
+    cluster = model.build("c1", list(services), list(ingresses))
+    s = KubeSettings(zone=ZONE, cluster="c1", **settings)
+    return [
+        (r.name, r.type, r.ttl, r.values, r.origin.describe()) for r in desired_records(cluster, s)
+    ]
+
+
+def test_load_balancer_service_ip_and_hostname_targets():
+    got = records(
+        [
+            service(
+                "shop",
+                "web",
+                ips=("203.0.113.2", "203.0.113.10", "2001:db8::1"),
+                annotations={H: "web.c1.example.com"},
+            ),
+            service(
+                "shop",
+                "elb",
+                hostnames=("a1.elb.amazonaws.com",),
+                annotations={H: "elb.c1.example.com."},
+            ),
+        ]
+    )
+    assert got == [
+        ("elb.c1", "CNAME", 300, ("a1.elb.amazonaws.com.",), "Service shop/elb"),
+        ("web.c1", "A", 300, ("203.0.113.2", "203.0.113.10"), "Service shop/web"),
+        ("web.c1", "AAAA", 300, ("2001:db8::1",), "Service shop/web"),
+    ]
+
+
+def test_hostname_annotation_is_a_comma_separated_list():
+    got = records(
+        [
+            service(
+                "shop",
+                "web",
+                ips=("203.0.113.2",),
+                annotations={H: " a.c1.example.com, b.c1.example.com ,"},
+            )
+        ]
+    )
+    assert [g[0] for g in got] == ["a.c1", "b.c1"]
+
+
+def test_only_load_balancer_services():
+    got = records(
+        [
+            service(
+                "shop",
+                "web",
+                type="ClusterIP",
+                annotations={H: "web.c1.example.com", T: "203.0.113.2"},
+            )
+        ]
+    )
+    assert got == []
+
+
+def test_ingress_rules_tls_hosts_and_annotation():
+    got = records(
+        ingresses=[
+            ingress(
+                "shop",
+                "site",
+                hosts=("www.c1.example.com", "shop.c1.example.com"),
+                tls_hosts=("secure.c1.example.com", "www.c1.example.com"),
+                ips=("198.51.100.7",),
+                annotations={H: "extra.c1.example.com"},
+            )
+        ]
+    )
+    assert [g[0] for g in got] == ["extra.c1", "secure.c1", "shop.c1", "www.c1"]
+    assert {g[3] for g in got} == {("198.51.100.7",)}
+
+
+def test_target_annotation_replaces_the_targets():
+    got = records(
+        [
+            service(
+                "shop",
+                "web",
+                ips=("203.0.113.2",),
+                annotations={H: "web.c1.example.com", T: "198.51.100.1,198.51.100.2"},
+            )
+        ]
+    )
+    assert got == [("web.c1", "A", 300, ("198.51.100.1", "198.51.100.2"), "Service shop/web")]
+
+
+@pytest.mark.parametrize(
+    ("raw", "ttl"),
+    [
+        ("60", 60),
+        ("1m30s", 90),
+        ("2h", 7200),
+        ("0", 300),
+        ("x", 300),
+        ("9" * 5000, 300),
+        ("1.5m", 90),
+    ],
+)
+def test_ttl_annotation(raw, ttl, caplog):
+    got = records(
+        [
+            service(
+                "shop", "web", ips=("203.0.113.2",), annotations={H: "web.c1.example.com", TTL: raw}
+            )
+        ]
+    )
+    assert got[0][2] == ttl
+    if ttl == 300:
+        assert "Service shop/web: external-dns.alpha.kubernetes.io/ttl=" in caplog.text
+
+
+def test_parse_ttl_range():
+    assert parse_ttl("2147483647") == 2147483647
+    assert parse_ttl("2147483648") is None
+    assert parse_ttl("1m\n") == 60  # surrounding whitespace only
+    assert parse_ttl("1m 1s") is None
+
+
+def test_names_outside_the_cluster_subtree_are_refused(caplog):
+    names = "www.example.com,example.com,c1.example.com,x.c2.example.com,x.c1.example.org,ok.c1.example.com"
+    got = records([service("shop", "web", ips=("203.0.113.2",), annotations={H: names})])
+    assert [g[0] for g in got] == ["ok.c1"]
+    for name in (
+        "www.example.com",
+        "example.com",
+        "c1.example.com",
+        "x.c2.example.com",
+        "x.c1.example.org",
+    ):
+        assert f"Service shop/web: name {name} lies outside c1.example.com" in caplog.text
+
+
+def test_configured_subtrees_replace_the_default():
+    svc = service(
+        "shop",
+        "web",
+        ips=("203.0.113.2",),
+        annotations={H: "web.apps.example.com,web.c1.example.com"},
+    )
+    got = records([svc], subtrees=("apps.example.com",))
+    assert [g[0] for g in got] == ["web.apps"]
+
+
+def test_unannotated_services_by_template():
+    svcs = [
+        service("Shop", "web", ips=("203.0.113.2",)),
+        service("shop", "api", ips=("203.0.113.3",)),
+    ]
+    svcs[0]["metadata"]["namespace"] = "shop"
+    assert records(svcs) == []
+    got = records(svcs, unannotated_services=True)
+    assert [g[0] for g in got] == ["api.shop.c1", "web.shop.c1"]
+    got = records(
+        svcs,
+        unannotated_services=True,
+        service_template="%{{service_name}}-%{{namespace}}.%{{cluster_name}}",
+    )
+    assert [g[0] for g in got] == ["api-shop.c1", "web-shop.c1"]
+
+
+def test_two_objects_one_name_template_first_then_oldest_wins(caplog):
+    old = service(
+        "a",
+        "old",
+        ips=("203.0.113.1",),
+        annotations={H: "web.c1.example.com"},
+        created="2024-01-01T00:00:00Z",
+    )
+    new = service(
+        "b",
+        "new",
+        ips=("203.0.113.2",),
+        annotations={H: "web.c1.example.com"},
+        created="2025-01-01T00:00:00Z",
+    )
+    ing = ingress(
+        "a",
+        "ing",
+        hosts=("web.c1.example.com",),
+        ips=("203.0.113.3",),
+        created="2023-01-01T00:00:00Z",
+    )
+    for order in ([old, new], [new, old]):
+        assert records(order) == [("web.c1", "A", 300, ("203.0.113.1",), "Service a/old")]
+    assert (
+        "Service b/new: name web.c1.example.com is already taken by Service a/old; no record"
+        in caplog.text
+    )
+    # The oldest object wins whatever its kind: a new object never takes a name in use.
+    assert records([old, new], [ing]) == [("web.c1", "A", 300, ("203.0.113.3",), "Ingress a/ing")]
+    # A name the template gives a Service (web.shop.c1 for shop/web) cannot be taken by another
+    # object's annotation or host, however old: only the namespace's own Service has it.
+    svc = service("shop", "web", ips=("203.0.113.4",), created="2026-01-01T00:00:00Z")
+    thief = ingress(
+        "other",
+        "thief",
+        hosts=("web.shop.c1.example.com",),
+        ips=("203.0.113.5",),
+        created="2020-01-01T00:00:00Z",
+    )
+    got = records([svc], [thief], unannotated_services=True)
+    assert got == [("web.shop.c1", "A", 300, ("203.0.113.4",), "Service shop/web")]
+    assert (
+        "Ingress other/thief: name web.shop.c1.example.com is already taken by Service shop/web"
+        in caplog.text
+    )
+
+
+def test_mixed_targets_are_refused(caplog):
+    got = records(
+        [
+            service(
+                "shop",
+                "web",
+                ips=("203.0.113.2",),
+                hostnames=("a.elb.amazonaws.com",),
+                annotations={H: "web.c1.example.com"},
+            )
+        ]
+    )
+    assert got == []
+    assert "Service shop/web: targets mix addresses and host names" in caplog.text
+
+
+def test_two_hostname_targets_are_refused(caplog):
+    got = records(
+        [
+            service(
+                "shop",
+                "web",
+                hostnames=("a.example.net", "b.example.net"),
+                annotations={H: "web.c1.example.com"},
+            )
+        ]
+    )
+    assert got == []
+    assert "a CNAME holds one" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "0.0.0.0",
+        "127.0.0.1",
+        "fe80::1%eth0",
+        "::",
+        "224.0.0.1",
+        "bad_host!",
+        "xn--zz.example.net",
+        "a\nb",
+        "x" * 300,
+    ],
+)
+def test_invalid_targets_are_refused(target, caplog):
+    got = records([service("shop", "web", annotations={H: "web.c1.example.com", T: target})])
+    assert got == []
+    assert "Service shop/web: " in caplog.text and "no record" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "*.c1.example.com",
+        "web\n.c1.example.com",
+        "we b.c1.example.com",
+        "xn--zz.c1.example.com",
+        "ab--c.c1.example.com",
+        ("x" * 64) + ".c1.example.com",
+        ".".join(["a"] * 130) + ".c1.example.com",
+        "-web.c1.example.com",
+        "web_1.c1.example.com",
+    ],
+)
+def test_invalid_names_are_refused(name, caplog):
+    caplog.set_level(logging.WARNING)
+    got = records(
+        [service("shop", "web", ips=("203.0.113.2",), annotations={H: name + ",ok.c1.example.com"})]
+    )
+    assert [g[0] for g in got] == ["ok.c1"]
+    assert "Service shop/web: name " in caplog.text and "; no record" in caplog.text
+    # A name with a newline is shown as its repr: the log line stays one line.
+    assert all(line.startswith(("WARNING", "INFO", "DEBUG")) for line in caplog.text.splitlines())
+
+
+def test_unicode_names_are_published_as_a_labels():
+    got = records(
+        [service("shop", "web", ips=("203.0.113.2",), annotations={H: "café.c1.example.com"})]
+    )
+    assert got[0][0] == "xn--caf-dma.c1"
+
+
+def test_filters():
+    objs = [
+        service(
+            "a",
+            "one",
+            ips=("203.0.113.1",),
+            labels={"team": "x"},
+            annotations={H: "one.c1.example.com"},
+        ),
+        service(
+            "b",
+            "two",
+            ips=("203.0.113.2",),
+            labels={"team": "y"},
+            annotations={H: "two.c1.example.com", "dns": "public"},
+        ),
+    ]
+    ings = [
+        ingress(
+            "a", "pub", hosts=("pub.c1.example.com",), ips=("203.0.113.3",), ingress_class="public"
+        ),
+        ingress(
+            "a",
+            "legacy",
+            hosts=("old.c1.example.com",),
+            ips=("203.0.113.4",),
+            ingress_class=None,
+            annotations={"kubernetes.io/ingress.class": "public"},
+        ),
+        ingress(
+            "a",
+            "int",
+            hosts=("int.c1.example.com",),
+            ips=("203.0.113.5",),
+            ingress_class="internal",
+        ),
+    ]
+    names = lambda **kw: [g[0] for g in records(objs, ings, **kw)]  # noqa: E731
+    assert names(namespaces=("b",)) == ["two.c1"]
+    assert names(label_selector="team in (x)") == ["one.c1"]
+    assert names(label_selector="team=y") == ["two.c1"]
+    assert names(label_selector="team!=y,team") == ["one.c1"]
+    assert names(annotation_filter="dns=public") == ["two.c1"]
+    assert names(ingress_classes=("public",)) == ["old.c1", "one.c1", "pub.c1", "two.c1"]
+
+
+def test_controller_annotation_leaves_the_object_to_another_controller():
+    svc = service(
+        "a",
+        "one",
+        ips=("203.0.113.1",),
+        annotations={
+            H: "one.c1.example.com",
+            "external-dns.alpha.kubernetes.io/controller": "other",
+        },
+    )
+    assert records([svc]) == []
+    svc["metadata"]["annotations"]["external-dns.alpha.kubernetes.io/controller"] = "dns-controller"
+    assert len(records([svc])) == 1
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"cluster": "a.b"}, "invalid cluster name"),
+        ({"cluster": "bad\n"}, "invalid cluster name"),
+        ({"subtrees": ("apps.example.org",)}, "is not inside the zone"),
+        ({"label_selector": "a in b"}, "invalid label selector"),
+        ({"service_template": "%{{nope}}"}, "invalid service template"),
+        ({"ttl": 0}, "invalid TTL"),
+    ],
+)
+def test_bad_settings(kw, message):
+    args = {"zone": ZONE, "cluster": "c1", **kw}
+    with pytest.raises(ConfigError, match=message):
+        KubeSettings(**args)
