@@ -19,6 +19,7 @@ import msgspec
 
 from . import compact
 from .errors import MetadataError
+from .names import printable
 from .source import Snapshot
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,9 @@ class Service:
 
     @property
     def ref(self) -> str:
-        """How logs and errors name the service: ``stack/service``."""
-        return f"{self.stack_name}/{self.name}"
+        """How logs and errors name the service: ``stack/service``, control characters escaped
+        (a name holding a newline must not start a log line of its own)."""
+        return printable(f"{self.stack_name}/{self.name}")
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,7 @@ def _compute(opts: Options, snapshot: Snapshot | None) -> Result:
     snapshot = snapshot if snapshot is not None else read_metadata(opts)
     env = model.build(snapshot, opts.environment)
     records = desired_records(env, settings)
-    text = render_octodns(records, settings.zone)
+    text = render_octodns(records, settings.zone, env.name)
     path = zone_path(opts.zones_dir, settings.zone)
     # Every requested file is rendered and guarded before anything is written, so a run that
     # fails in any part writes none of them. Each file's old content is read as octoDNS text.

@@ -10,6 +10,11 @@ emitter took over 15 s, mostly in parsing every address three times and in PyYAM
 ``Record.data`` would give, and writes it with ``zoneyaml.dump_zone``. Tests compare all of it byte
 for byte with ``safe_dump(zone_data(build_zone(...)))``.
 
+Before anything is rendered, in every output format, ``check_records`` refuses the whole run if
+any record has a name that is not a valid hostname strictly below ``<environment>.<zone>``, or
+an address of a class that is never published (``addresses``). The record rules already leave
+such records out with a warning; this is the last line, for records from any source.
+
 Each record carries ``octodns.rancher`` with the service it was made for. octoDNS ignores
 unknown keys there; reviewers see which service a change comes from, and the write-back stage
 reads the mapping from the file instead of guessing it back from names.
@@ -25,12 +30,59 @@ from octodns.record import Record, ValidationError
 from octodns.record.base import ValuesMixin
 from octodns.zone import Zone
 
+from .addresses import refusal_of_text
 from .errors import RancherDnsError
+from .names import is_below, name_problem, printable
 from .publish import remember
-from .records import DesiredRecord
+from .records import DesiredRecord, check_zone, subtree
 from .zoneyaml import dump_zone
 
 ANNOTATION = "rancher"
+
+
+class UnsafeRecordError(RancherDnsError):
+    """A record that must never reach a file: its name or one of its addresses is refused."""
+
+
+class OutsideSubtreeError(UnsafeRecordError):
+    """A record lies outside ``<environment>.<zone>``, the only names we may manage."""
+
+
+def check_records(
+    records: Iterable[DesiredRecord], zone: str, environment: str | None = None
+) -> None:
+    """Refuse the run if any record may not be written, whatever produced it.
+
+    Every name must be a valid hostname (``names``) strictly below ``<environment>.<zone>``
+    (below ``zone`` when no environment is given), and no value an address of a refused class
+    (``addresses``). Values that are no address at all are left to octoDNS's validators.
+    """
+    zone = check_zone(zone)
+    allowed = subtree(environment, zone) if environment else zone
+    for r in records:
+        fqdn = f"{r.name}.{zone}"
+        problem = name_problem(fqdn)
+        if problem:
+            raise UnsafeRecordError(
+                f"record {printable(fqdn)} {r.type} of service {_service(r)}: {problem}; "
+                "refusing to write it"
+            )
+        if not is_below(fqdn, allowed):
+            raise OutsideSubtreeError(
+                f"record {fqdn} {r.type} of service {_service(r)} lies outside {allowed}; "
+                "refusing to write it"
+            )
+        for value in r.values:
+            why = refusal_of_text(value) if type(value) is str else None
+            if why:
+                raise UnsafeRecordError(
+                    f"record {fqdn} {r.type} of service {_service(r)}: address "
+                    f"{printable(value)} is {why}; refusing to write it"
+                )
+
+
+def _service(r: DesiredRecord) -> str:
+    return printable(f"{r.service.stack}/{r.service.service}")
 
 
 def _ensure_validators() -> None:
@@ -67,6 +119,8 @@ def build_zone(records: Iterable[DesiredRecord], zone: str | Zone) -> Zone:
     ``zone`` is a zone name, or an existing ``Zone`` to add the records to.
     """
     _ensure_validators()
+    records = list(records)
+    check_records(records, zone.name if isinstance(zone, Zone) else zone)
     z = zone if isinstance(zone, Zone) else Zone(f"{zone.rstrip('.')}.", [])
     for r in records:
         try:
@@ -90,9 +144,16 @@ def zone_data(zone: Zone) -> dict[str, Any]:
     return {k: v[0] if len(v) == 1 else v for k, v in data.items()}
 
 
-def render_octodns(records: Iterable[DesiredRecord], zone: str) -> str:
-    """The zone file's text: what ``safe_dump(zone_data(build_zone(records, zone)))`` writes."""
+def render_octodns(
+    records: Iterable[DesiredRecord], zone: str, environment: str | None = None
+) -> str:
+    """The zone file's text: what ``safe_dump(zone_data(build_zone(records, zone)))`` writes.
+
+    Raises UnsafeRecordError unless every record passes ``check_records`` for ``zone`` and
+    ``environment``.
+    """
     records = list(records)
+    check_records(records, zone, environment)
     data = records_data(records, zone)
     if data is None:
         data = zone_data(build_zone(records, zone))

@@ -48,36 +48,45 @@ from octodns.zone import Zone
 
 from .errors import RancherDnsError
 from .records import DesiredRecord, subtree
-from .render import ANNOTATION, build_zone, zone_data
+from .render import ANNOTATION, OutsideSubtreeError, build_zone, check_records, zone_data
 
 log = logging.getLogger(__name__)
 
 RESOURCE_TYPE = "aws_route53_record"
 VARIABLE_PREFIX = "zone_id_"
-_PLAIN_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-_TYPE = re.compile(r"^[A-Z][A-Z0-9]*$")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+# Applied with fullmatch: "$" would also match before a final newline.
+_PLAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_TYPE = re.compile(r"[A-Z][A-Z0-9]*")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _HASH_DIGITS = 10
 
 
-class OutsideSubtreeError(RancherDnsError):
-    """A record lies outside ``<environment>.<zone>``, the only names we may manage."""
+__all__ = [
+    "OutsideSubtreeError",
+    "as_octodns_text",
+    "is_identifier",
+    "render_terraform",
+    "resource_name",
+    "terraform_data",
+    "terraform_entries",
+    "variable_name",
+]
 
 
 def variable_name(zone: str) -> str:
     """The hosted zone id variable of ``zone``: ``zone_id_example_com``."""
     labels = _zone(zone).split(".")
-    if not all(_PLAIN_LABEL.match(label) for label in labels):
+    if not all(_PLAIN_LABEL.fullmatch(label) for label in labels):
         raise RancherDnsError(f"zone {zone!r} does not make a Terraform variable name")
     return VARIABLE_PREFIX + "_".join(labels)
 
 
 def resource_name(fqdn: str, rtype: str) -> str:
     """The resource's name in ``aws_route53_record.<name>``; see the module docstring."""
-    if not _TYPE.match(rtype):
+    if not _TYPE.fullmatch(rtype):
         raise RancherDnsError(f"record {fqdn} has type {rtype!r}, not a DNS record type")
     labels = fqdn.rstrip(".").split(".")
-    if all(_PLAIN_LABEL.match(label) for label in labels):
+    if all(_PLAIN_LABEL.fullmatch(label) for label in labels):
         stem = "_".join(labels)
     else:
         readable = "_".join(re.sub(r"[^a-z0-9-]", "-", label) for label in labels)
@@ -90,10 +99,11 @@ def resource_name(fqdn: str, rtype: str) -> str:
 def terraform_data(
     records: Iterable[DesiredRecord], zone: str, environment: str | None = None
 ) -> dict[str, Any]:
-    """The mapping the ``.tf.json`` file holds; raises if a record is outside the subtree."""
+    """The mapping the ``.tf.json`` file holds; raises if a record is outside the subtree,
+    or has an invalid name or a refused address (``render.check_records``)."""
     zone = _zone(zone)
     records = list(records)
-    _check_subtree(records, zone, environment)
+    check_records(records, zone, environment)
     var = variable_name(zone)
     resources: dict[str, dict[str, Any]] = {}
     owners: dict[str, str] = {}
@@ -186,7 +196,7 @@ def as_octodns_text(text: str | None, zone: str) -> str | None:
 
 def is_identifier(name: str) -> bool:
     """Whether ``name`` is a valid Terraform identifier (letters, digits, ``_``, ``-``)."""
-    return bool(_IDENTIFIER.match(name))
+    return bool(_IDENTIFIER.fullmatch(name))
 
 
 def _resource(record: Any, fqdn: str, var: str) -> dict[str, Any]:
@@ -201,18 +211,6 @@ def _resource(record: Any, fqdn: str, var: str) -> dict[str, Any]:
     if owner:
         body["//"] = f"Rancher service {owner['stack']}/{owner['service']} ({owner['uuid']})"
     return body
-
-
-def _check_subtree(records: list[DesiredRecord], zone: str, environment: str | None) -> None:
-    """Refuse any name outside ``<environment>.<zone>`` (or outside the zone, without one)."""
-    allowed = subtree(environment, zone) if environment else zone
-    for r in records:
-        fqdn = r.fqdn(zone).rstrip(".").lower()
-        if not r.name or not fqdn.endswith("." + allowed):
-            raise OutsideSubtreeError(
-                f"record {fqdn} {r.type} of service {r.service.stack}/{r.service.service} "
-                f"lies outside {allowed}; refusing to emit it"
-            )
 
 
 def _zone(zone: str) -> str:
