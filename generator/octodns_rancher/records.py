@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from .addresses import refusal
+from .addresses import parse as parse_address
 from .errors import ConfigError
 from .model import Container, Environment, Host, Service
 from .names import is_below, name_problem, printable, zone_problem
@@ -383,9 +383,9 @@ def _address(raw: str) -> _Address:
 
     Raises ValueError like ``ipaddress.ip_address``.
     """
-    ip = ipaddress.ip_address(raw)
+    ip, refused = parse_address(raw)
     scoped = isinstance(ip, ipaddress.IPv6Address) and bool(ip.scope_id)
-    return _Address(str(ip), ip.version, int(ip), refusal(ip), scoped)
+    return _Address(str(ip), ip.version, int(ip), refused, scoped)
 
 
 _by_value = operator.attrgetter("value")
