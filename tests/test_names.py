@@ -187,3 +187,24 @@ def test_printable_escapes_control_characters_and_caps_the_length():
     assert printable("web\nERROR forged") == "web\\nERROR forged"
     assert printable("\x1b[31mred\u2028") == "\\x1b[31mred\\u2028"
     assert printable("x" * 500, 10) == "x" * 10 + "..."
+
+
+def test_a_bad_name_left_in_an_old_file_is_removed_and_logged_escaped(tmp_path):
+    """Before the name checks, a label with a newline was written to the files; the next run
+    removes it, and the summary names it on one line."""
+    bad = "x\nERROR octodns_rancher: forged.production"
+    zones = tmp_path / "zones"
+    zones.mkdir()
+    old = {
+        "web.shop.production": {"type": "A", "value": "203.0.113.1"},
+        bad: {"type": "A", "value": "203.0.113.1"},
+    }
+    (zones / "example.com.yaml").write_text(yaml.safe_dump(old))
+    tf = {"resource": {"aws_route53_record": {"x": {"name": f"{bad}.example.com", "type": "A"}}}}
+    (zones / "example.com.tf.json").write_text(json.dumps(tf))
+    proc = generate(tmp_path, [service("web")], "--zone", "example.com", "--format", "all")
+    assert proc.returncode == 0, proc.stderr
+    assert published(tmp_path) == (["web.shop.production"], ["web.shop.production.example.com"])
+    lines = proc.stderr.splitlines()
+    assert not [line for line in lines if line.startswith("ERROR")], proc.stderr
+    assert "  - x\\nERROR octodns_rancher: forged.production" in proc.stderr

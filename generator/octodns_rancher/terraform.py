@@ -47,6 +47,7 @@ from octodns.yaml import safe_dump
 from octodns.zone import Zone
 
 from .errors import RancherDnsError
+from .names import name_problem, printable
 from .records import DesiredRecord, subtree
 from .render import ANNOTATION, OutsideSubtreeError, build_zone, check_records, zone_data
 
@@ -178,6 +179,11 @@ def as_octodns_text(text: str | None, zone: str) -> str | None:
         if name != zone and not name.endswith("." + zone):
             continue
         rel = name[: -len(zone) - 1] if name != zone else ""
+        problem = name_problem(name)
+        if problem:
+            # octoDNS would log the name as it is; it holds what no name we write may hold.
+            log.warning("old record %s: %s; ignored", printable(fqdn), problem)
+            continue
         for item in items:
             ttl = item.get("ttl")
             data = {
@@ -188,7 +194,12 @@ def as_octodns_text(text: str | None, zone: str) -> str | None:
             try:
                 z.add_record(Record.new(z, rel, data, lenient=True), lenient=True, replace=True)
             except Exception as e:  # octoDNS raises a bare Exception for an unknown type
-                log.warning("old record %s %s not understood (%s); ignored", fqdn, data["type"], e)
+                log.warning(
+                    "old record %s %s not understood (%s); ignored",
+                    printable(fqdn),
+                    printable(str(data["type"])),
+                    printable(str(e)),
+                )
     buf = io.StringIO()
     safe_dump(zone_data(z), buf, allow_unicode=True)
     return buf.getvalue()
