@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from octodns.processor.filter import NameAllowlistFilter
 from octodns.provider.yaml import YamlProvider
+from octodns.record import Record
 from octodns.zone import Zone
 
-from octodns_rancher.config import render_octodns_config
+from octodns_rancher.config import allowlist_pattern, render_octodns_config
 from octodns_rancher.errors import ConfigError
 from tests.conftest import FIXTURES, ROOT, run
 
@@ -151,3 +153,16 @@ def test_shipped_config_plans_against_route53_on_moto():
         assert "web.shop.production.example.com." in plan and "Create" in plan
         assert moto.record_sets(zone_id) == before
         assert not any("ChangeResourceRecordSets" in op for op in moto.operations())
+
+
+def test_the_subtree_filter_keeps_only_names_strictly_below_the_environment():
+    """octoDNS's own filter with the generated pattern, on names a provider can hand back: a
+    Route53 name with ``\\012`` comes back holding a newline, which "$" let through."""
+    zone = Zone("example.com.", [])
+    names = ["a.production", "a.b.production", "a.production\n", "production", "aproduction"]
+    for name in [*names, "www", "a.production.x"]:
+        data = {"type": "A", "ttl": 60, "value": "192.0.2.1"}
+        zone.add_record(Record.new(zone, name, data, lenient=True), lenient=True)
+    allow = NameAllowlistFilter("rancher-subtree", [allowlist_pattern("Production")])
+    kept = allow.process_target_zone(zone.copy(), None)
+    assert sorted(r.name for r in kept.records) == ["a.b.production", "a.production"]

@@ -32,8 +32,13 @@ _OWNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:=@+-]{0,199}")
 
 
 def allowlist_pattern(environment: str) -> str:
-    """octoDNS's regex form (``/.../``) matching names strictly below ``<environment>``."""
-    return rf"/\.{environment_label(environment)}$/"
+    r"""octoDNS's regex form (``/.../``) matching names strictly below ``<environment>``.
+
+    Anchored with ``\Z``: octoDNS searches with the pattern, and ``$`` also matches before a
+    final newline, which a provider's name can hold (Route53 writes it as ``\012``, and
+    octodns-route53 turns that back into a newline).
+    """
+    return rf"/\.{environment_label(environment)}\Z/"
 
 
 def default_owner_id(environment: str) -> str:
