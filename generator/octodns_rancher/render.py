@@ -59,6 +59,7 @@ def check_records(
     """
     zone = check_zone(zone)
     allowed = subtree(environment, zone) if environment else zone
+    refused: dict[str, str | None] = {}  # by value: most records share their addresses
     for r in records:
         fqdn = f"{r.name}.{zone}"
         problem = name_problem(fqdn)
@@ -73,7 +74,12 @@ def check_records(
                 "refusing to write it"
             )
         for value in r.values:
-            why = refusal_of_text(value) if type(value) is str else None
+            if type(value) is not str:
+                continue  # octoDNS's validators name it
+            try:
+                why = refused[value]
+            except KeyError:
+                why = refused[value] = refusal_of_text(value)
             if why:
                 raise UnsafeRecordError(
                     f"record {fqdn} {r.type} of service {_service(r)}: address "
@@ -113,14 +119,17 @@ def record_data(r: DesiredRecord) -> dict[str, Any]:
     }
 
 
-def build_zone(records: Iterable[DesiredRecord], zone: str | Zone) -> Zone:
+def build_zone(
+    records: Iterable[DesiredRecord], zone: str | Zone, environment: str | None = None
+) -> Zone:
     """An octoDNS ``Zone`` holding ``records``; raises RancherDnsError naming a rejected record.
 
-    ``zone`` is a zone name, or an existing ``Zone`` to add the records to.
+    ``zone`` is a zone name, or an existing ``Zone`` to add the records to. Every record must
+    pass ``check_records`` for ``zone`` and ``environment`` first.
     """
     _ensure_validators()
     records = list(records)
-    check_records(records, zone.name if isinstance(zone, Zone) else zone)
+    check_records(records, zone.name if isinstance(zone, Zone) else zone, environment)
     z = zone if isinstance(zone, Zone) else Zone(f"{zone.rstrip('.')}.", [])
     for r in records:
         try:
