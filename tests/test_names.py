@@ -109,6 +109,7 @@ def test_a_valid_a_label_is_published(tmp_path):
         ("flag", "a..com"),
         ("flag", "com"),
         ("flag", "x" * 64 + ".com"),
+        ("env", "x." * 60_000 + "com"),
     ],
 )
 def test_an_invalid_zone_is_one_error_line_and_exit_2(tmp_path, how, zone):
@@ -120,6 +121,7 @@ def test_an_invalid_zone_is_one_error_line_and_exit_2(tmp_path, how, zone):
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("ERROR") and "invalid zone" in lines[0]
+    assert len(lines[0]) < 500
     assert zone_files(tmp_path) == []
 
 

@@ -108,8 +108,8 @@ def check_zone(zone: object) -> str:
     problem = zone_problem(name)
     if problem:
         raise ConfigError(
-            f"invalid zone {zone!r}: {problem}; expected a domain such as example.com "
-            "(an internationalised name in its xn-- form)"
+            f"invalid zone '{printable(zone)}': {problem}; expected a domain such as "
+            "example.com (an internationalised name in its xn-- form)"
         )
     return name
 
@@ -212,10 +212,10 @@ def _service_records(
     mode = service.labels.get(LABEL_MODE, "auto").lower() or "auto"
     if mode not in MODES:
         log.warning(
-            "service %s: %s=%r is not one of %s; using auto",
+            "service %s: %s='%s' is not one of %s; using auto",
             service.ref,
             LABEL_MODE,
-            mode,
+            printable(mode),
             "/".join(MODES),
         )
         mode = "auto"
@@ -247,7 +247,12 @@ def _service_fqdn(
     template = service.labels.get(LABEL_TEMPLATE) or settings.name_template
     problem = template_errors(template)
     if problem:
-        log.warning("service %s: name template %r: %s; no record", service.ref, template, problem)
+        log.warning(
+            "service %s: name template '%s': %s; no record",
+            service.ref,
+            printable(template),
+            problem,
+        )
         return None
     try:
         name = render_name(template, service, env.name)
@@ -313,10 +318,10 @@ def _container_address(service: Service, container: Container, env: Environment)
     host = env.hosts.get(container.host_uuid)
     if host is None:
         log.warning(
-            "service %s: container %s runs on unknown host %r; skipped",
+            "service %s: container %s runs on unknown host '%s'; skipped",
             service.ref,
             printable(container.name),
-            container.host_uuid or "(none)",
+            printable(container.host_uuid or "(none)"),
         )
         return _UNUSABLE
     if host.labels.get(LABEL_HOST_ENABLED, "").lower() == "false":
@@ -326,21 +331,21 @@ def _container_address(service: Service, container: Container, env: Environment)
         ip = _address(raw)
     except ValueError:
         log.warning(
-            "service %s: container %s on host %s has invalid IP %r; skipped",
+            "service %s: container %s on host %s has invalid IP '%s'; skipped",
             service.ref,
             printable(container.name),
             printable(host.name),
-            raw,
+            printable(raw),
         )
         return _UNUSABLE
     if ip.scoped:
         # fe80::1%eth0 names an interface of one machine; an AAAA record cannot hold it.
         log.warning(
-            "service %s: container %s on host %s has scoped IP %r; skipped",
+            "service %s: container %s on host %s has scoped IP '%s'; skipped",
             service.ref,
             printable(container.name),
             printable(host.name),
-            raw,
+            printable(raw),
         )
         return _UNUSABLE
     if ip.refused:
