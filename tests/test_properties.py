@@ -9,7 +9,10 @@ states) and checks, for each:
   ``NameAllowlistFilter`` from the generated config keeps every record; no wildcard;
 - no invalid IP is ever written: each value is valid rdata of its type for dnspython;
 - the output is deterministic: the same metadata in another order gives identical bytes;
-- a name-template label never takes a name another service's default name gives it.
+- a name-template label never takes a name another service's default name gives it;
+- through the real CLI, with names, labels, templates and zones from all of Unicode: exit 0 with
+  valid names below ``<environment>.<zone>``, or exit 2 with the files unchanged; never a
+  traceback or a forged log line.
 
 Runs are derandomised (the same examples every time, so CI is reproducible); set
 ``HYPOTHESIS_RANDOM=1`` to explore new ones and ``HYPOTHESIS_EXAMPLES`` to change the count.
