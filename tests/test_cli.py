@@ -165,7 +165,7 @@ def test_init_renders_and_refuses_to_overwrite(tmp_path):
     out = tmp_path / "octodns.yaml"
     args = ["init", "--zone", "example.com", "--environment", "Production", "-o", str(out)]
     assert main(args) == 0
-    assert "'/\\.production$/'" in out.read_text()
+    assert "'/\\.production\\Z/'" in out.read_text()
     assert main(args) == 2
     assert main([*args, "--force"]) == 0
 

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from octodns.processor.filter import NameAllowlistFilter
 from octodns.provider.yaml import YamlProvider
+from octodns.record import Record
 from octodns.zone import Zone
 
-from octodns_rancher.config import render_octodns_config
+from octodns_rancher.config import allowlist_pattern, render_octodns_config
 from octodns_rancher.errors import ConfigError
 from tests.conftest import FIXTURES, ROOT, run
 
@@ -163,7 +165,7 @@ def test_another_subtree_is_managed_too(ownership):
     )
     data = yaml.safe_load(text)
     allow = data["processors"]["rancher-subtree"]["allowlist"]
-    assert allow == ["/\\.production$/", "/\\.cluster1$/", "/\\.apps\\.east$/"]
+    assert allow == ["/\\.production\\Z/", "/\\.cluster1\\Z/", "/\\.apps\\.east\\Z/"]
     chain = data["zones"]["example.com."]["processors"]
     if ownership == "subtree":
         assert chain == [
@@ -185,3 +187,16 @@ def test_another_subtree_is_managed_too(ownership):
 def test_invalid_subtree(bad):
     with pytest.raises(ConfigError, match="invalid subtree"):
         render_octodns_config("example.com", "Production", subtrees=[bad])
+
+
+def test_the_subtree_filter_keeps_only_names_strictly_below_the_environment():
+    """octoDNS's own filter with the generated pattern, on names a provider can hand back: a
+    Route53 name with ``\\012`` comes back holding a newline, which "$" let through."""
+    zone = Zone("example.com.", [])
+    names = ["a.production", "a.b.production", "a.production\n", "production", "aproduction"]
+    for name in [*names, "www", "a.production.x"]:
+        data = {"type": "A", "ttl": 60, "value": "192.0.2.1"}
+        zone.add_record(Record.new(zone, name, data, lenient=True), lenient=True)
+    allow = NameAllowlistFilter("rancher-subtree", [allowlist_pattern("Production")])
+    kept = allow.process_target_zone(zone.copy(), None)
+    assert sorted(r.name for r in kept.records) == ["a.b.production", "a.production"]

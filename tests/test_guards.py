@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 import pytest
+import yaml
 from octodns.provider.plan import Plan, TooMuchChange
 from octodns.record import Delete
 
@@ -380,3 +381,12 @@ def test_a_scoped_ipv6_address_is_never_written(metadata, tmp_path, caplog):
     assert generate(metadata, zones) == 0
     assert record_keys((zones / "example.com.yaml").read_text()) == set()
     assert "has scoped IP 'fe80::1%eth0'; skipped" in caplog.text
+
+
+def test_names_from_an_old_file_are_escaped_in_the_error():
+    """An old file may hold any name (an earlier version wrote "x\\n" labels): the one ERROR
+    line stays one line."""
+    old = {f"x{i}\nERROR forged": {"type": "A", "value": f"192.0.2.{i}"} for i in range(12)}
+    with pytest.raises(TooManyRemovalsError) as e:
+        guard_removals(yaml.safe_dump(old), "--- {}\n", Path("z.yaml"), False, Thresholds())
+    assert "\n" not in str(e.value) and "x0\\nERROR forged A" in str(e.value)

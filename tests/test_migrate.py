@@ -104,6 +104,7 @@ def test_the_preview_names_what_the_sync_adopts_and_leaves_alone(tmp_path, model
     assert table["manual.shop.production"][1].startswith("not listed in Rancher's state record")
     assert table["external-dns-5e6f7a8b-staging"][1].startswith("another environment's")
     assert "`shop-lb`" in proc.stdout
+    assert "## Moving production.example.com from Rancher's external DNS" in proc.stdout
     assert "INFO" not in proc.stderr  # octoDNS's own planning log stays out of the way
     assert (tmp_path / "target" / "example.com.yaml").read_bytes() == before
 

@@ -405,7 +405,7 @@ def test_rendered_config_reads_the_state_record_of_the_given_uuid():
     data = yaml.safe_load(
         render_octodns_config("example.com", "Production", environment_uuid=UUID.upper())
     )
-    assert data["processors"]["rancher-subtree"]["allowlist"] == [r"/\.production$/", STATE]
+    assert data["processors"]["rancher-subtree"]["allowlist"] == [r"/\.production\Z/", STATE]
     ownership = data["processors"]["ownership"]
     assert ownership["rancher_state"] == STATE
     assert ownership["remove_rancher_state"] == "env/OCTODNS_REMOVE_RANCHER_STATE/0"

@@ -9,7 +9,10 @@ states) and checks, for each:
   ``NameAllowlistFilter`` from the generated config keeps every record; no wildcard;
 - no invalid IP is ever written: each value is valid rdata of its type for dnspython;
 - the output is deterministic: the same metadata in another order gives identical bytes;
-- a name-template label never takes a name another service's default name gives it.
+- a name-template label never takes a name another service's default name gives it;
+- through the real CLI, with names, labels, templates and zones from all of Unicode: exit 0 with
+  valid names below ``<environment>.<zone>``, or exit 2 with the files unchanged; never a
+  traceback or a forged log line.
 
 Runs are derandomised (the same examples every time, so CI is reproducible); set
 ``HYPOTHESIS_RANDOM=1`` to explore new ones and ``HYPOTHESIS_EXAMPLES`` to change the count.
@@ -17,21 +20,28 @@ Runs are derandomised (the same examples every time, so CI is reproducible); set
 
 from __future__ import annotations
 
+import contextlib
+import io
 import ipaddress
+import json
 import logging
 import os
+import re
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import dns.rdata
+import idna
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from octodns.processor.filter import NameAllowlistFilter
 from octodns.provider.yaml import YamlProvider
 from octodns.zone import Zone
 
 from octodns_rancher import model
+from octodns_rancher.cli import main
 from octodns_rancher.config import allowlist_pattern
 from octodns_rancher.errors import ConfigError
 from octodns_rancher.records import (
@@ -203,12 +213,12 @@ def generate(env: dict[str, Any]) -> tuple[str, str] | None:
     return label, render_octodns(desired_records(built, Settings(zone=ZONE)), ZONE)
 
 
-def load(text: str) -> Zone:
+def load(text: str, name: str = ZONE) -> Zone:
     """Load a zone file back the way octodns-sync does."""
     with tempfile.TemporaryDirectory() as tmp:
-        with open(os.path.join(tmp, f"{ZONE}.yaml"), "w", encoding="utf-8") as fh:
+        with open(os.path.join(tmp, f"{name}.yaml"), "w", encoding="utf-8") as fh:
             fh.write(text)
-        zone = Zone(f"{ZONE}.", [])
+        zone = Zone(f"{name}.", [])
         YamlProvider(
             "rancher", tmp, enforce_order=True, escaped_semicolons=False, default_ttl=300
         ).populate(zone)
@@ -330,3 +340,212 @@ def _all_strings(env: dict[str, Any]) -> list[str]:
 
     walk(env)
     return out
+
+
+# -- hostile names through the command line ----------------------------------------------------
+#
+# Names, labels, templates and zones drawn from all of Unicode (control characters, line and
+# paragraph separators, escape sequences), with xn-- prefixes and punycode, run through the real
+# `octodns-rancher generate` (in-process, with its own logging set-up) in both output formats.
+# The property: exit 0 and every name a valid hostname strictly below <environment>.<zone>, or
+# exit 2 with one ERROR line and the zones directory unchanged; never a traceback, and every
+# line of output one log record we emitted (a name holding a newline cannot forge a line).
+
+FORGERIES = [
+    "web\nERROR octodns_rancher: forged",
+    "\x1b[31mred\x1b[0m",
+    "a\rINFO x: y",
+    "x\u2028WARNING y: z",
+    "x\x85y",
+    "tab\there",
+    "nul\x00",
+]
+ACE = ["xn--abc", "xn--zz", "xn--caf-dma", "xn--bcher-kva", "xn--ls8h", "xn--", "XN--CAF-DMA"]
+any_char = st.characters(codec="utf-8", exclude_categories=("Cs",))
+hostile_text = st.one_of(
+    st.sampled_from(FORGERIES + ACE),
+    st.text(alphabet=any_char, min_size=1, max_size=10),
+    st.text(alphabet=st.sampled_from("ax-.\n\r\x1b\u2028%{}"), min_size=1, max_size=10),
+    # punycode of any text, as a label would carry it
+    st.text(alphabet=any_char, min_size=1, max_size=5).map(
+        lambda s: "xn--" + s.encode("punycode").decode("ascii")
+    ),
+)
+hostile_names = mostly(plain, hostile_text).filter(lambda s: s.strip() != "")
+hostile_label = st.one_of(
+    st.sampled_from(["%{{service_name}}", "%{{stack_name}}", "www", "a-b"]), hostile_text
+)
+hostile_templates = st.builds(
+    lambda labels, tail: ".".join([*labels, tail]) if tail else ".".join(labels),
+    st.lists(hostile_label, min_size=1, max_size=3),
+    mostly(st.just("%{{environment_name}}"), st.sampled_from(["", "example.com", "x\n"])),
+)
+hostile_zones = mostly(
+    st.just("example.com"),
+    st.one_of(
+        st.sampled_from(
+            [
+                "example.com\n",
+                "example.-com",
+                "xn--zz.com",
+                "xn--caf-dma.com",
+                "Example.COM.",
+                "e\x1bx.com",
+                "example.com\nERROR octodns_rancher: forged",
+                "com",
+            ]
+        ),
+        hostile_text,
+    ),
+)
+OLD_ZONE = "---\nold.shop.production:\n  type: A\n  value: 192.0.2.9\n"
+LOG_LINE = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL) [A-Za-z0-9_.\[\]-]+: ")
+
+
+@st.composite
+def hostile_runs(draw: Any) -> dict[str, Any]:
+    hosts = [
+        sc.host(h, "203.0.113.1")
+        for h in draw(st.lists(hostile_names, min_size=1, max_size=2, unique=True))
+    ]
+    services = []
+    for i, (stack, name) in enumerate(
+        draw(st.lists(st.tuples(hostile_names, hostile_names), min_size=1, max_size=3, unique=True))
+    ):
+        labels = draw(mostly(no_labels, st.fixed_dictionaries({LABEL_TEMPLATE: hostile_templates})))
+        containers = [sc.container(stack, name, i, hosts[0]["name"], ["80:80/tcp"])]
+        containers[0]["name"] = draw(mostly(st.just(containers[0]["name"]), hostile_text))
+        services.append(sc.service(stack, name, containers, labels=labels))
+    return {
+        "snapshot": sc.snapshot(
+            services, hosts, draw(mostly(st.just("Production"), hostile_names))
+        ),
+        "zone": draw(hostile_zones),
+        "template": draw(mostly(st.none(), hostile_templates)),
+        "old": draw(st.sampled_from([None, None, None, OLD_ZONE])),
+    }
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in directory.iterdir()} if directory.exists() else {}
+
+
+def _run_cli(argv: list[str]) -> tuple[int, str, int]:
+    """main(argv) with the CLI's own logging set-up on a captured stderr: (exit code, output,
+    number of log records made)."""
+    root = logging.getLogger()
+    ours = logging.getLogger("octodns_rancher")
+    saved = (root.handlers[:], root.level, ours.level, logging.getLogRecordFactory())
+    made = 0
+    factory = saved[3]
+
+    def counting(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        nonlocal made
+        record = factory(*args, **kwargs)
+        made += record.name is not None  # makeLogRecord({}) makes nameless ones, never logged
+        return record
+
+    root.handlers = []
+    ours.setLevel(logging.NOTSET)
+    logging.setLogRecordFactory(counting)
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            code = main(argv)
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers, _, _, _ = saved
+        root.setLevel(saved[1])
+        ours.setLevel(saved[2])
+        logging.setLogRecordFactory(factory)
+    return code, err.getvalue(), made
+
+
+def _valid_hostname(fqdn: str) -> bool:
+    """RFC 1123 hostname in A-label form, each xn-- label valid IDNA 2008 (checked apart from
+    the generator's own checks)."""
+    if len(fqdn) > 253:
+        return False
+    for label in fqdn.split("."):
+        if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", label):
+            return False
+        if label.startswith("xn--"):
+            try:
+                idna.decode(label)
+            except idna.IDNAError:
+                return False
+    return True
+
+
+def _case(
+    zone: str = "example.com",
+    environment: str = "Production",
+    service: str = "web",
+    label: str | None = None,
+    host: str = "h1",
+    container: str = "c1",
+    template: str | None = None,
+    old: str | None = None,
+) -> dict[str, Any]:
+    c = {**sc.container("shop", service, 1, host, ["80:80/tcp"]), "name": container}
+    labels = {LABEL_TEMPLATE: label} if label else {}
+    services = [
+        sc.service("shop", "plain", [sc.container("shop", "plain", 2, host, ["80:80/tcp"])]),
+        sc.service("shop", service, [c], labels=labels),
+    ]
+    snap = sc.snapshot(services, [sc.host(host, "203.0.113.1")], environment)
+    return {"snapshot": snap, "zone": zone, "template": template, "old": old}
+
+
+@settings(PROPERTY, max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "150")))
+@given(hostile_runs())
+# The defects these properties were written for, always tried first.
+@example(_case(service="web\nERROR octodns_rancher: forged", environment="Prod\nERROR x: y"))
+@example(_case(host="h\nERROR x: y", container="c\x1b[31m\rWARNING z: w"))
+@example(_case(label="x\n.%{{environment_name}}"))
+@example(_case(label="xn--abc.%{{environment_name}}"))
+@example(_case(template="%{{service_name}}.xn--zz.%{{environment_name}}"))
+@example(_case(zone="example.com\n", old=OLD_ZONE))
+@example(_case(zone="example.-com"))
+@example(_case(zone="xn--zz.com"))
+@example(_case(zone="xn--caf-dma.com"))
+def test_hostile_names_exit_0_with_valid_names_or_exit_2_unchanged_never_a_forged_line(run):
+    with tempfile.TemporaryDirectory() as tmp:
+        zones = Path(tmp) / "zones"
+        zones.mkdir()
+        if run["old"]:
+            (zones / "example.com.yaml").write_text(run["old"])
+        snap = Path(tmp) / "snap.json"
+        snap.write_text(json.dumps(run["snapshot"]))
+        before = _files(zones)
+        argv = ["generate", "--metadata-file", str(snap), f"--zone={run['zone']}"]
+        argv += ["--zones-dir", str(zones), "--format", "all"]
+        if run["template"] is not None:
+            argv.append(f"--name-template={run['template']}")
+        code, out, made = _run_cli(argv)
+        event(f"exit {code}")
+
+        assert "Traceback" not in out and "\x1b" not in out
+        lines = out.splitlines()
+        assert all(LOG_LINE.match(line) for line in lines), out
+        assert len(lines) == made, out  # no record spans two lines
+        assert code in (0, 2), out
+        if code == 2:
+            assert _files(zones) == before
+            errors = [line for line in lines if line.startswith("ERROR")]
+            assert len(errors) == 1 and lines[-1] == errors[0], out
+            return
+        zone = run["zone"].lower().removesuffix(".")
+        below = f".{environment_label(run['snapshot']['self_stack']['environment_name'])}.{zone}"
+        tf = json.loads((zones / f"{zone}.tf.json").read_text())
+        names = [r["name"] for r in tf.get("resource", {}).get("aws_route53_record", {}).values()]
+        for fqdn in names:
+            assert _valid_hostname(fqdn), fqdn
+            assert fqdn.endswith(below) and len(fqdn) > len(below), fqdn
+        written = load((zones / f"{zone}.yaml").read_text(), zone)
+        fqdns = {r.fqdn.rstrip(".") for r in written.records}
+        assert {f for f in fqdns if f.endswith(below)} == set(names)
+        # Entries of the old file outside this run's subtree belong to another source, and stay.
+        kept = {r.fqdn.rstrip(".") for r in load(run["old"], zone).records} if run["old"] else set()
+        assert fqdns - set(names) == {f for f in kept if not f.endswith(below)}

@@ -22,7 +22,7 @@ providers:
 processors:
   subtree:
     class: octodns.processor.filter.NameAllowlistFilter
-    allowlist: ['/\\.production$/']
+    allowlist: ['/\\.production\\Z/']
 zones:
   example.com.:
     sources: [rancher]

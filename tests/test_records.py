@@ -302,3 +302,17 @@ def test_port_bind_ip(spec, ip):
 def test_invalid_settings(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         Settings(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"io.rancher.service.external_dns_name_template": "x\n" * 500_000 + "%{{nope}}"},
+        {"io.rancher.service.external_dns_name_template": "x" * 1_000_000},
+        {"io.rancher.service.external_dns": "bogus\n" * 100_000},
+    ],
+)
+def test_huge_or_multi_line_label_values_are_logged_on_one_short_line(caplog, labels):
+    records_for([svc(labels=labels)])
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings and all("\n" not in w and len(w) < 600 for w in warnings), warnings

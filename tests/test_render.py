@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import tempfile
 from pathlib import Path
 
@@ -16,9 +17,16 @@ from octodns.yaml import safe_dump
 from octodns.zone import Zone
 
 from octodns_rancher import model, zoneyaml
+from octodns_rancher.addresses import refusal
 from octodns_rancher.errors import RancherDnsError
 from octodns_rancher.records import DesiredRecord, ServiceRef, Settings, desired_records
-from octodns_rancher.render import build_zone, render_octodns, zone_data
+from octodns_rancher.render import (
+    OutsideSubtreeError,
+    UnsafeRecordError,
+    build_zone,
+    render_octodns,
+    zone_data,
+)
 from octodns_rancher.source import load_snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -101,8 +109,9 @@ _name = st.builds(
     lambda labels: ".".join([*labels, "env"]), st.lists(_label, min_size=1, max_size=3)
 )
 _long_name = st.builds(lambda n: ".".join(["a" * 60, "b" * 60, f"c{n}", "env"]), st.integers(0, 9))
-_v4 = st.ip_addresses(v=4).map(str)
-_v6 = st.ip_addresses(v=6).map(lambda ip: ip.exploded.upper())
+# Addresses that may be published (render refuses the others: tested in test_addresses.py).
+_v4 = st.ip_addresses(v=4).filter(lambda ip: not refusal(ip)).map(str)
+_v6 = st.ip_addresses(v=6).filter(lambda ip: not refusal(ip)).map(lambda ip: ip.exploded.upper())
 _text = st.text(alphabet="abcXYZ019-_. :#'\"é", min_size=1, max_size=12)
 
 
@@ -244,3 +253,57 @@ def test_single_value_records_render_as_octodns_dumps_them():
 def test_single_value_records_are_refused_like_octodns(records, message):
     with pytest.raises(Exception, match=message):
         render_octodns(records, "example.com")
+
+
+# -- the last check before any output ---------------------------------------------------------
+
+UNSAFE_NAMES = [
+    "x\n.production",
+    "web.production\n",
+    "xn--abc.production",
+    "xn--zz.shop.production",
+    "Web.production",
+    "web..production",
+    "-web.production",
+    "w b.production",
+    "*.production",
+    "café.production",
+    "a" * 64 + ".production",
+    ".".join(["a" * 60] * 4) + ".production",
+]
+
+
+@pytest.mark.parametrize("name", UNSAFE_NAMES)
+def test_an_invalid_name_from_any_source_never_reaches_the_file(name):
+    """Records built directly, as another source could build them, skip the record rules."""
+    good = DesiredRecord("web.production", "A", 300, ("192.0.2.1",), ServiceRef("s", "a", "u"))
+    bad = DesiredRecord(name, "A", 300, ("192.0.2.2",), ServiceRef("s", "b\nERROR x", "u"))
+    for render in (
+        lambda rs: render_octodns(rs, "example.com", "Production"),
+        lambda rs: render_octodns(rs, "example.com"),
+        lambda rs: build_zone(rs, "example.com"),
+    ):
+        with pytest.raises(UnsafeRecordError) as e:
+            render([good, bad])
+        message = str(e.value)
+        assert "\n" not in message and "service s/b\\nERROR x" in message
+        assert "refusing to write it" in message
+
+
+@pytest.mark.parametrize(
+    "name", ["web.staging", "production", "web.production-x", "web.production.other"]
+)
+def test_a_name_outside_the_environment_never_reaches_the_file(name):
+    bad = DesiredRecord(name, "A", 300, ("192.0.2.2",), ServiceRef("s", "b", "u"))
+    with pytest.raises(OutsideSubtreeError, match=r"lies outside production\.example\.com"):
+        render_octodns([bad], "example.com", "Production")
+
+
+@pytest.mark.parametrize(
+    ("rtype", "value"), [("A", "127.0.0.1"), ("AAAA", "::ffff:1.2.3.4"), ("AAAA", "ff02::1")]
+)
+def test_a_refused_address_from_any_source_never_reaches_the_file(rtype, value):
+    bad = DesiredRecord("web.production", rtype, 300, (value,), ServiceRef("s", "b", "u"))
+    for render in (render_octodns, build_zone):
+        with pytest.raises(UnsafeRecordError, match=f"address {re.escape(value)} is"):
+            render([bad], "example.com")

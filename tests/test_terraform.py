@@ -22,7 +22,7 @@ from octodns_rancher.errors import RancherDnsError
 from octodns_rancher.pipeline import Options, compute
 from octodns_rancher.publish import summarize, zone_entries
 from octodns_rancher.records import DesiredRecord, ServiceRef, Settings, desired_records
-from octodns_rancher.render import render_octodns
+from octodns_rancher.render import UnsafeRecordError, render_octodns
 from octodns_rancher.source import Snapshot, load_snapshot
 from octodns_rancher.terraform import (
     RESOURCE_TYPE,
@@ -249,6 +249,17 @@ def test_variable_name():
     assert variable_name("Sub.Example-1.org") == "zone_id_sub_example-1_org"
 
 
+def test_a_final_newline_never_passes_for_plain():
+    """The checks match whole strings: "$" alone would match before a final newline."""
+    name = resource_name("web\n.example.com", "A")
+    assert is_identifier(name) and "\n" not in name and "__" in name
+    assert not is_identifier("web\n")
+    with pytest.raises(RancherDnsError, match="does not make a Terraform variable name"):
+        variable_name("example.com\n")
+    with pytest.raises(RancherDnsError, match="not a DNS record type"):
+        resource_name("web.example.com", "A\n")
+
+
 LABEL = st.text("abcz019-_*AZ", min_size=1, max_size=6)
 FQDN = st.lists(LABEL, min_size=1, max_size=4).map(".".join)
 TYPE = st.sampled_from(["A", "AAAA", "CNAME", "TXT", "A6"])
@@ -358,3 +369,16 @@ def test_result_keeps_the_octodns_file_and_lists_every_file(tmp_path):
     assert result.files[result.path] == result.text
     assert sorted(p.name for p in result.files) == ["example.com.tf.json", "example.com.yaml"]
     assert result.changed_files == list(result.files)
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("x\n.shop.production", ("192.0.2.1",)),
+        ("xn--abc.shop.production", ("192.0.2.1",)),
+        ("web.shop.production", ("127.0.0.1",)),
+    ],
+)
+def test_invalid_names_and_refused_addresses_are_refused(name, values):
+    with pytest.raises(UnsafeRecordError, match="refusing to write it"):
+        render_terraform([_record(name, values=values)], "example.com", "Production")

@@ -403,3 +403,24 @@ def sample(w: Watcher, name: str, **labels: str) -> float:
     value = w.metrics.registry.get_sample_value(name, labels)
     assert value is not None, f"no sample {name} {labels}"
     return value
+
+
+def test_a_label_that_is_not_valid_idna_costs_only_its_service_its_record(repo: Path) -> None:
+    """One service's xn-- label used to raise inside octoDNS on every cycle: nothing was
+    published for the whole environment."""
+    hosts = [sc.host("h1", "203.0.113.1")]
+    web = sc.service("shop", "web", [sc.container("shop", "web", 1, "h1", P80)])
+    evil = sc.service(
+        "shop",
+        "evil",
+        [sc.container("shop", "evil", 2, "h1", P80)],
+        labels={"io.rancher.service.external_dns_name_template": "xn--abc.%{{environment_name}}"},
+    )
+    with (
+        MetadataServer({"2016-07-29": sc.tree([web, evil], hosts, "Production")}) as srv,
+        watching(srv, repo) as w,
+    ):
+        wait_for(lambda: count(repo) == 2, what="the first commit")
+        text = zone_path(repo / "zones", ZONE).read_text()
+        assert "web.shop.production:" in text and "xn--" not in text and "evil" not in text
+        assert w.failures == 0

@@ -34,8 +34,13 @@ _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 def allowlist_pattern(environment: str) -> str:
-    """octoDNS's regex form (``/.../``) matching names strictly below ``<environment>``."""
-    return rf"/\.{environment_label(environment)}$/"
+    r"""octoDNS's regex form (``/.../``) matching names strictly below ``<environment>``.
+
+    Anchored with ``\Z``: octoDNS searches with the pattern, and ``$`` also matches before a
+    final newline, which a provider's name can hold (Route53 writes it as ``\012``, and
+    octodns-route53 turns that back into a newline).
+    """
+    return rf"/\.{environment_label(environment)}\Z/"
 
 
 def relative_subtree(name: str, zone: str) -> str:
@@ -51,8 +56,9 @@ def relative_subtree(name: str, zone: str) -> str:
 
 
 def subtree_pattern(relative: str) -> str:
-    """octoDNS's regex form (``/.../``) matching names strictly below a relative subtree."""
-    return "/\\." + "\\.".join(relative.split(".")) + "$/"
+    """octoDNS's regex form (``/.../``) matching names strictly below a relative subtree, anchored
+    with ``\\Z`` for the reason ``allowlist_pattern`` gives."""
+    return "/\\." + "\\.".join(relative.split(".")) + "\\Z/"
 
 
 def default_owner_id(environment: str) -> str:

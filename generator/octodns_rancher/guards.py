@@ -25,6 +25,7 @@ from pathlib import Path
 from octodns.provider.plan import Plan
 
 from .errors import ConfigError, RancherDnsError
+from .names import printable
 from .publish import zone_entries
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ def guard_removals(
         reasons.append(f"more than the {thresholds.max_deletes} allowed (max_deletes)")
     if not reasons:
         return
-    names = ", ".join(f"{name} {rtype}" for name, rtype in removed[:5])
+    names = ", ".join(printable(f"{name} {rtype}") for name, rtype in removed[:5])
     more = f" and {len(removed) - 5} more" if len(removed) > 5 else ""
     message = (
         f"{path}: this run would remove {len(removed)} of {existing} record(s) "

@@ -303,7 +303,8 @@ def _sees(subtree, name: str) -> bool:
 
 def _environment(subtree) -> str:
     pattern = subtree.regex[0].pattern if subtree.regex else ""
-    return pattern.removeprefix(r"\.").removesuffix("$")
+    # "\Z" as config.allowlist_pattern writes it; "$" in configs written before.
+    return pattern.removeprefix(r"\.").removesuffix(r"\Z").removesuffix("$")
 
 
 def _unsafe(plan) -> str:

@@ -4,11 +4,14 @@ rancher-metadata passes on whatever Rancher sent: a field may be missing, ``null
 lists come in random order. This stage turns that into frozen dataclasses, sorted, with missing,
 ``null`` and empty treated alike, so the record rules never have to guess. What cannot be read at
 all (a service without a name, a list that is not a list) is an error naming the object: a run
-built on half-read metadata must not be trusted.
+built on half-read metadata must not be trusted. A container's ports are the one exception: an
+entry that is not a port string, or a ``ports`` value that is not a list, is ignored with a
+warning naming the container (only the service it belongs to can lose a record by it).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import operator
 from collections.abc import Mapping
@@ -19,6 +22,7 @@ import msgspec
 
 from . import compact
 from .errors import MetadataError
+from .names import printable
 from .source import Snapshot
 
 log = logging.getLogger(__name__)
@@ -61,8 +65,9 @@ class Service:
 
     @property
     def ref(self) -> str:
-        """How logs and errors name the service: ``stack/service``."""
-        return f"{self.stack_name}/{self.name}"
+        """How logs and errors name the service: ``stack/service``, control characters escaped
+        (a name holding a newline must not start a log line of its own)."""
+        return printable(f"{self.stack_name}/{self.name}")
 
 
 @dataclass(frozen=True)
@@ -236,21 +241,42 @@ def _container(raw: Any, ref: str, index: int) -> Container:
     # to plain lookups, and the "where" text is only made when it is needed.
     obj = raw if type(raw) is dict else _obj(raw, _container_where(ref, index))
     get = obj.get
+    name = _text(get("name")) or _container_where(ref, index)
     ports_raw = get("ports")
     if ports_raw is None:
         ports: tuple[str, ...] = ()
-    elif type(ports_raw) is list:
-        ports = tuple(str(p) for p in ports_raw if p)
+    elif type(ports_raw) is list and all(type(p) is str for p in ports_raw):
+        ports = tuple([p for p in ports_raw if p])
     else:
-        ports = tuple(_list(ports_raw, f"{_container_where(ref, index)} ports"))
+        ports = _odd_ports(ports_raw, ref, name)
     return Container(
-        name=_text(get("name")) or _container_where(ref, index),
+        name=name,
         uuid=_text(get("uuid")),
         state=_text(get("state")),
         health_state=_text(get("health_state")),
         host_uuid=_text(get("host_uuid")),
         ports=ports,
     )
+
+
+def _odd_ports(value: Any, ref: str, container: str) -> tuple[str, ...]:
+    """The port strings of a ``ports`` value that is not a list of strings, with a warning.
+
+    One rule for every shape: only strings in a list are ports. Other entries (numbers,
+    ``null``, objects) are ignored, and so is a value that is not a list at all, even one
+    string: rancher-metadata always sends a list, and nothing is guessed from another shape.
+    """
+    where = f"service {printable(ref)}: container {printable(container)}"
+    if not isinstance(value, list):
+        log.warning(
+            "%s: ports is %s, not a list of port strings; ignored", where, type(value).__name__
+        )
+        return ()
+    odd = [p for p in value if type(p) is not str]
+    shown = ", ".join(printable(json.dumps(p, default=repr), 40) for p in odd[:3])
+    more = f" and {len(odd) - 3} more" if len(odd) > 3 else ""
+    log.warning("%s: ports entries that are not port strings ignored: %s%s", where, shown, more)
+    return tuple([p for p in value if type(p) is str and p])
 
 
 def _container_where(ref: str, index: int) -> str:

@@ -214,7 +214,7 @@ def _compute(opts: Options, snapshot: object | None) -> Result:
     want = desired(opts, snapshot)
     records = want.records
     zone = Settings(zone=opts.zone).zone
-    own_text = render_octodns(records, zone)
+    own_text = render_octodns(records, zone, subtrees=want.subtrees)
     rel = subtrees.relative(want.subtrees, zone)
     path = zone_path(opts.zones_dir, zone)
     # Every requested file is rendered and guarded before anything is written, so a run that

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from .errors import PublishError
+from .names import printable
 from .zoneyaml import read_blocks
 
 
@@ -76,7 +77,8 @@ class Summary:
     def lines(self, limit: int = 10) -> list[str]:
         out = []
         for sign, names in (("+", self.added), ("~", self.changed), ("-", self.removed)):
-            out.extend(f"  {sign} {n}" for n in names[:limit])
+            # Names come from old files too, which may hold anything: escaped, one line each.
+            out.extend(f"  {sign} {printable(n)}" for n in names[:limit])
             if len(names) > limit:
                 out.append(f"  {sign} ... and {len(names) - limit} more")
         return out

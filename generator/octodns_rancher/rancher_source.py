@@ -71,7 +71,7 @@ class RancherSource(BaseSource):
         settings = Settings(zone=zone.name, ttl=self.ttl, name_template=self.name_template)
         env = model.build(self._read(), self.environment)
         before = len(zone.records)
-        build_zone(desired_records(env, settings), zone)
+        build_zone(desired_records(env, settings), zone, env.name)
         self.log.info(
             "populate: %d record(s) for %s", len(zone.records) - before, zone.decoded_name
         )

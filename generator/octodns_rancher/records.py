@@ -15,9 +15,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
+from .addresses import parse as parse_address
 from .desired import DesiredRecord, Origin
 from .errors import ConfigError
 from .model import Container, Environment, Host, Service
+from .names import is_below, name_problem, printable, zone_problem
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +36,6 @@ MODES = ("auto", "always", "never")
 
 _PLACEHOLDER = re.compile(r"%\{\{\s*([A-Za-z_]+)\s*\}\}")
 PLACEHOLDERS = ("service_name", "stack_name", "environment_name")
-_LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-# Names all of whose labels _LABEL_RE accepts (stricter: no newline before the end).
-_NAME_RE = re.compile(
-    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
-)
-_ZONE_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 
 
 @dataclass(frozen=True)
@@ -51,10 +47,7 @@ class Settings:
     name_template: str = DEFAULT_TEMPLATE
 
     def __post_init__(self) -> None:
-        zone = self.zone.rstrip(".").lower()
-        if not _ZONE_RE.match(zone) or len(zone) > 253:
-            raise ConfigError(f"invalid zone {self.zone!r}: expected a domain such as example.com")
-        object.__setattr__(self, "zone", zone)
+        object.__setattr__(self, "zone", check_zone(self.zone))
         if not isinstance(self.ttl, int) or not 1 <= self.ttl <= 2147483647:
             raise ConfigError(f"invalid TTL {self.ttl!r}: expected seconds from 1 to 2147483647")
         unknown = template_errors(self.name_template)
@@ -93,6 +86,24 @@ def sanitize_label(value: str) -> str:
     label = re.sub(r"[^a-z0-9-]", "-", value.lower())
     label = re.sub(r"-{2,}", "-", label)
     return label.strip("-")
+
+
+def check_zone(zone: object) -> str:
+    """The zone in the form the files use (lower case, no final dot); ConfigError if invalid."""
+    if not isinstance(zone, str):
+        raise ConfigError(
+            f"invalid zone {zone!r}: expected a domain such as example.com, "
+            f"not {type(zone).__name__}"
+        )
+    name = zone.lower()
+    name = name[:-1] if name.endswith(".") else name
+    problem = zone_problem(name)
+    if problem:
+        raise ConfigError(
+            f"invalid zone '{printable(zone)}': {problem}; expected a domain such as "
+            "example.com (an internationalised name in its xn-- form)"
+        )
+    return name
 
 
 def environment_label(name: str) -> str:
@@ -184,15 +195,19 @@ def _service_records(
     known: dict[tuple[str, str], _Address | None],
 ) -> list[DesiredRecord]:
     if service.kind not in SERVICE_KINDS:
-        log.debug("service %s: kind %s is not published", service.ref, service.kind or "unknown")
+        log.debug(
+            "service %s: kind %s is not published",
+            service.ref,
+            printable(service.kind or "unknown"),
+        )
         return []
     mode = service.labels.get(LABEL_MODE, "auto").lower() or "auto"
     if mode not in MODES:
         log.warning(
-            "service %s: %s=%r is not one of %s; using auto",
+            "service %s: %s='%s' is not one of %s; using auto",
             service.ref,
             LABEL_MODE,
-            mode,
+            printable(mode),
             "/".join(MODES),
         )
         mode = "auto"
@@ -224,7 +239,12 @@ def _service_fqdn(
     template = service.labels.get(LABEL_TEMPLATE) or settings.name_template
     problem = template_errors(template)
     if problem:
-        log.warning("service %s: name template %r: %s; no record", service.ref, template, problem)
+        log.warning(
+            "service %s: name template '%s': %s; no record",
+            service.ref,
+            printable(template),
+            problem,
+        )
         return None
     try:
         name = render_name(template, service, env.name)
@@ -232,20 +252,11 @@ def _service_fqdn(
         log.warning("service %s: %s; no record", service.ref, e)
         return None
     fqdn = f"{name}.{settings.zone}"
-    # Most names are plain: one match for the whole name; else each label is checked.
-    bad = None
-    if not _NAME_RE.fullmatch(fqdn):
-        bad = next((label for label in fqdn.split(".") if not _LABEL_RE.match(label)), None)
-    if bad is not None:
-        why = "is longer than 63 characters" if len(bad) > 63 else "is not a valid DNS label"
-        log.warning("service %s: name %s: label %r %s; no record", service.ref, fqdn, bad, why)
+    problem = name_problem(fqdn)
+    if problem:
+        log.warning("service %s: name %s: %s; no record", service.ref, printable(fqdn), problem)
         return None
-    if len(fqdn) > 253:
-        log.warning(
-            "service %s: name %s is longer than 253 characters; no record", service.ref, fqdn
-        )
-        return None
-    if not fqdn.endswith("." + allowed):
+    if not is_below(fqdn, allowed):
         log.warning(
             "service %s: name %s lies outside %s, the only names this environment may use; "
             "no record",
@@ -299,10 +310,10 @@ def _container_address(service: Service, container: Container, env: Environment)
     host = env.hosts.get(container.host_uuid)
     if host is None:
         log.warning(
-            "service %s: container %s runs on unknown host %r; skipped",
+            "service %s: container %s runs on unknown host '%s'; skipped",
             service.ref,
-            container.name,
-            container.host_uuid or "(none)",
+            printable(container.name),
+            printable(container.host_uuid or "(none)"),
         )
         return _UNUSABLE
     if host.labels.get(LABEL_HOST_ENABLED, "").lower() == "false":
@@ -312,27 +323,45 @@ def _container_address(service: Service, container: Container, env: Environment)
         ip = _address(raw)
     except ValueError:
         log.warning(
-            "service %s: container %s on host %s has invalid IP %r; skipped",
+            "service %s: container %s on host %s has invalid IP '%s'; skipped",
             service.ref,
-            container.name,
-            host.name,
-            raw,
+            printable(container.name),
+            printable(host.name),
+            printable(raw),
         )
-        return _UNUSABLE
-    if ip.unspecified:
-        log.warning("service %s: host %s has IP %s; skipped", service.ref, host.name, ip.text)
         return _UNUSABLE
     if ip.scoped:
         # fe80::1%eth0 names an interface of one machine; an AAAA record cannot hold it.
         log.warning(
-            "service %s: container %s on host %s has scoped IP %r; skipped",
+            "service %s: container %s on host %s has scoped IP '%s'; skipped",
             service.ref,
-            container.name,
-            host.name,
-            raw,
+            printable(container.name),
+            printable(host.name),
+            printable(raw),
+        )
+        return _UNUSABLE
+    if ip.refused:
+        # The classes and the reasons are in addresses.py and docs/safety.md.
+        log.warning(
+            "service %s: container %s on host %s has IP %s (from %s), %s; skipped",
+            service.ref,
+            printable(container.name),
+            printable(host.name),
+            ip.text,
+            _origin(container, host),
+            ip.refused,
         )
         return _UNUSABLE
     return ip
+
+
+def _origin(container: Container, host: Host) -> str:
+    """Where container_ip found the container's address, for a log line."""
+    if host.labels.get(LABEL_HOST_IP, ""):
+        return f"host label {LABEL_HOST_IP}"
+    if container.ports and port_bind_ip(container.ports[0]) not in ("", "0.0.0.0", "::"):
+        return "its first port's bind IP"
+    return "the host's agent IP"
 
 
 class _Address(NamedTuple):
@@ -341,7 +370,7 @@ class _Address(NamedTuple):
     text: str  # canonical, as str(ipaddress) writes it
     version: int
     value: int
-    unspecified: bool
+    refused: str  # why it may not be published (addresses.refusal), or ''
     scoped: bool  # an IPv6 address with a zone (fe80::1%eth0)
 
 
@@ -351,9 +380,9 @@ def _address(raw: str) -> _Address:
 
     Raises ValueError like ``ipaddress.ip_address``.
     """
-    ip = ipaddress.ip_address(raw)
+    ip, refused = parse_address(raw)
     scoped = isinstance(ip, ipaddress.IPv6Address) and bool(ip.scope_id)
-    return _Address(str(ip), ip.version, int(ip), ip.is_unspecified, scoped)
+    return _Address(str(ip), ip.version, int(ip), refused, scoped)
 
 
 _by_value = operator.attrgetter("value")

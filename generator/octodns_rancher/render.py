@@ -10,6 +10,12 @@ emitter took over 15 s, mostly in parsing every address three times and in PyYAM
 ``Record.data`` would give, and writes it with ``zoneyaml.dump_zone``. Tests compare all of it byte
 for byte with ``safe_dump(zone_data(build_zone(...)))``.
 
+Before anything is rendered, in every output format, ``check_records`` refuses the whole run if
+any record has a name that is not a valid hostname strictly below the run's subtrees
+(``<environment>.<zone>`` for Rancher), or an address of a class that is never published
+(``addresses``). The record rules already leave such records out with a warning; this is the
+last line, for records from any source.
+
 Each record carries ``octodns.<source>`` with the object it was made for (its ``Origin``:
 ``rancher: {service, stack, uuid}``, ``kubernetes: {kind, namespace, name, uid}``). octoDNS
 ignores unknown keys there; reviewers see which object a change comes from, and Rancher's
@@ -18,7 +24,7 @@ write-back reads the mapping from the file instead of guessing it back from name
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from octodns.idna import IdnaError, idna_decode, idna_encode
@@ -26,12 +32,71 @@ from octodns.record import Record, ValidationError
 from octodns.record.base import ValueMixin, ValuesMixin
 from octodns.zone import Zone
 
+from .addresses import refusal_of_text
 from .desired import DesiredRecord
 from .errors import RancherDnsError
+from .names import is_below, name_problem, printable
 from .publish import remember
+from .records import check_zone, subtree
 from .zoneyaml import dump_zone
 
 ANNOTATION = "rancher"
+
+
+class UnsafeRecordError(RancherDnsError):
+    """A record that must never reach a file: its name or one of its addresses is refused."""
+
+
+class OutsideSubtreeError(UnsafeRecordError):
+    """A record lies outside ``<environment>.<zone>``, the only names we may manage."""
+
+
+def check_records(
+    records: Iterable[DesiredRecord],
+    zone: str,
+    environment: str | None = None,
+    subtrees: Sequence[str] | None = None,
+) -> None:
+    """Refuse the run if any record may not be written, whatever produced it.
+
+    Every name must be a valid hostname (``names``) strictly below one of ``subtrees`` (fully
+    qualified), else below ``<environment>.<zone>``, else below ``zone``; and no value an
+    address of a refused class (``addresses``). Values that are no address at all are left to
+    octoDNS's validators.
+    """
+    zone = check_zone(zone)
+    if not subtrees:
+        subtrees = (subtree(environment, zone) if environment else zone,)
+    refused: dict[str, str | None] = {}  # by value: most records share their addresses
+    for r in records:
+        fqdn = f"{r.name}.{zone}"
+        problem = name_problem(fqdn)
+        if problem:
+            raise UnsafeRecordError(
+                f"record {printable(fqdn)} {r.type} of {_origin(r)}: {problem}; "
+                "refusing to write it"
+            )
+        if not any(is_below(fqdn, allowed) for allowed in subtrees):
+            raise OutsideSubtreeError(
+                f"record {fqdn} {r.type} of {_origin(r)} lies outside {', '.join(subtrees)}; "
+                "refusing to write it"
+            )
+        for value in r.values:
+            if type(value) is not str:
+                continue  # octoDNS's validators name it
+            try:
+                why = refused[value]
+            except KeyError:
+                why = refused[value] = refusal_of_text(value)
+            if why:
+                raise UnsafeRecordError(
+                    f"record {fqdn} {r.type} of {_origin(r)}: address "
+                    f"{printable(value)} is {why}; refusing to write it"
+                )
+
+
+def _origin(r: DesiredRecord) -> str:
+    return printable(r.origin.describe())
 
 
 def _ensure_validators() -> None:
@@ -58,12 +123,20 @@ def record_data(r: DesiredRecord) -> dict[str, Any]:
     return data
 
 
-def build_zone(records: Iterable[DesiredRecord], zone: str | Zone) -> Zone:
+def build_zone(
+    records: Iterable[DesiredRecord],
+    zone: str | Zone,
+    environment: str | None = None,
+    subtrees: Sequence[str] | None = None,
+) -> Zone:
     """An octoDNS ``Zone`` holding ``records``; raises RancherDnsError naming a rejected record.
 
-    ``zone`` is a zone name, or an existing ``Zone`` to add the records to.
+    ``zone`` is a zone name, or an existing ``Zone`` to add the records to. Every record must
+    pass ``check_records`` for ``zone`` and ``environment`` (or ``subtrees``) first.
     """
     _ensure_validators()
+    records = list(records)
+    check_records(records, zone.name if isinstance(zone, Zone) else zone, environment, subtrees)
     z = zone if isinstance(zone, Zone) else Zone(f"{zone.rstrip('.')}.", [])
     for r in records:
         try:
@@ -87,9 +160,19 @@ def zone_data(zone: Zone) -> dict[str, Any]:
     return {k: v[0] if len(v) == 1 else v for k, v in data.items()}
 
 
-def render_octodns(records: Iterable[DesiredRecord], zone: str) -> str:
-    """The zone file's text: what ``safe_dump(zone_data(build_zone(records, zone)))`` writes."""
+def render_octodns(
+    records: Iterable[DesiredRecord],
+    zone: str,
+    environment: str | None = None,
+    subtrees: Sequence[str] | None = None,
+) -> str:
+    """The zone file's text: what ``safe_dump(zone_data(build_zone(records, zone)))`` writes.
+
+    Raises UnsafeRecordError unless every record passes ``check_records`` for ``zone`` and
+    ``environment`` (or ``subtrees``).
+    """
     records = list(records)
+    check_records(records, zone, environment, subtrees)
     data = records_data(records, zone)
     if data is None:
         data = zone_data(build_zone(records, zone))

@@ -50,12 +50,14 @@ class SharedZone:
         except yaml.YAMLError as e:
             reason = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise RancherDnsError(
-                f"{path} is not valid YAML ({reason}); refusing to write"
+                f"{path} is not valid YAML ({reason}); fix or remove it; nothing was written"
             ) from None
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise RancherDnsError(f"{path} is not a mapping of names to records; refusing to write")
+            raise RancherDnsError(
+                f"{path} is not a mapping of names to records; fix or remove it; nothing was written"
+            )
         self.ours: dict[str, Any] = {}
         self.others: dict[str, Any] = {}
         for name, value in data.items():

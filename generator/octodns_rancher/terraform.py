@@ -50,37 +50,47 @@ from octodns.zone import Zone
 
 from .desired import DesiredRecord, Origin
 from .errors import RancherDnsError
+from .names import name_problem, printable
 from .records import subtree
-from .render import build_zone, zone_data
+from .render import OutsideSubtreeError, build_zone, check_records, zone_data
 
 log = logging.getLogger(__name__)
 
 RESOURCE_TYPE = "aws_route53_record"
 VARIABLE_PREFIX = "zone_id_"
-_PLAIN_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-_TYPE = re.compile(r"^[A-Z][A-Z0-9]*$")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+# Applied with fullmatch: "$" would also match before a final newline.
+_PLAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_TYPE = re.compile(r"[A-Z][A-Z0-9]*")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _HASH_DIGITS = 10
 
 
-class OutsideSubtreeError(RancherDnsError):
-    """A record lies outside ``<environment>.<zone>``, the only names we may manage."""
+__all__ = [
+    "OutsideSubtreeError",
+    "as_octodns_text",
+    "is_identifier",
+    "render_terraform",
+    "resource_name",
+    "terraform_data",
+    "terraform_entries",
+    "variable_name",
+]
 
 
 def variable_name(zone: str) -> str:
     """The hosted zone id variable of ``zone``: ``zone_id_example_com``."""
     labels = _zone(zone).split(".")
-    if not all(_PLAIN_LABEL.match(label) for label in labels):
+    if not all(_PLAIN_LABEL.fullmatch(label) for label in labels):
         raise RancherDnsError(f"zone {zone!r} does not make a Terraform variable name")
     return VARIABLE_PREFIX + "_".join(labels)
 
 
 def resource_name(fqdn: str, rtype: str) -> str:
     """The resource's name in ``aws_route53_record.<name>``; see the module docstring."""
-    if not _TYPE.match(rtype):
+    if not _TYPE.fullmatch(rtype):
         raise RancherDnsError(f"record {fqdn} has type {rtype!r}, not a DNS record type")
     labels = fqdn.rstrip(".").split(".")
-    if all(_PLAIN_LABEL.match(label) for label in labels):
+    if all(_PLAIN_LABEL.fullmatch(label) for label in labels):
         stem = "_".join(labels)
     else:
         readable = "_".join(re.sub(r"[^a-z0-9-]", "-", label) for label in labels)
@@ -101,7 +111,8 @@ def terraform_data(
     subtrees: Sequence[str] | None = None,
     edit_hint: str = _RANCHER_HINT,
 ) -> dict[str, Any]:
-    """The mapping the ``.tf.json`` file holds; raises if a record is outside the subtree.
+    """The mapping the ``.tf.json`` file holds; raises if a record is outside the subtree,
+    or has an invalid name or a refused address (``render.check_records``).
 
     The subtree is ``<environment>.<zone>``, or each of ``subtrees`` (fully qualified) when given.
     """
@@ -109,7 +120,7 @@ def terraform_data(
     records = list(records)
     if subtrees is None:
         subtrees = [subtree(environment, zone) if environment else zone]
-    _check_subtree(records, zone, subtrees)
+    check_records(records, zone, environment, subtrees)
     var = variable_name(zone)
     resources: dict[str, dict[str, Any]] = {}
     owners: dict[str, str] = {}
@@ -190,6 +201,11 @@ def as_octodns_text(text: str | None, zone: str) -> str | None:
         if name != zone and not name.endswith("." + zone):
             continue
         rel = name[: -len(zone) - 1] if name != zone else ""
+        problem = name_problem(name)
+        if problem:
+            # octoDNS would log the name as it is; it holds what no name we write may hold.
+            log.warning("old record %s: %s; ignored", printable(fqdn), problem)
+            continue
         for item in items:
             ttl = item.get("ttl")
             data = {
@@ -200,7 +216,12 @@ def as_octodns_text(text: str | None, zone: str) -> str | None:
             try:
                 z.add_record(Record.new(z, rel, data, lenient=True), lenient=True, replace=True)
             except Exception as e:  # octoDNS raises a bare Exception for an unknown type
-                log.warning("old record %s %s not understood (%s); ignored", fqdn, data["type"], e)
+                log.warning(
+                    "old record %s %s not understood (%s); ignored",
+                    printable(fqdn),
+                    printable(str(data["type"])),
+                    printable(str(e)),
+                )
     buf = io.StringIO()
     safe_dump(zone_data(z), buf, allow_unicode=True)
     return buf.getvalue()
@@ -208,7 +229,7 @@ def as_octodns_text(text: str | None, zone: str) -> str | None:
 
 def is_identifier(name: str) -> bool:
     """Whether ``name`` is a valid Terraform identifier (letters, digits, ``_``, ``-``)."""
-    return bool(_IDENTIFIER.match(name))
+    return bool(_IDENTIFIER.fullmatch(name))
 
 
 def _resource(record: Any, fqdn: str, var: str, origin: Origin | None) -> dict[str, Any]:
@@ -222,19 +243,6 @@ def _resource(record: Any, fqdn: str, var: str, origin: Origin | None) -> dict[s
     if origin is not None:
         body["//"] = origin.comment()
     return body
-
-
-def _check_subtree(records: list[DesiredRecord], zone: str, subtrees: Sequence[str]) -> None:
-    """Refuse any name not strictly below one of ``subtrees``."""
-    allowed = ", ".join(subtrees)
-    suffixes = tuple("." + s for s in subtrees)
-    for r in records:
-        fqdn = r.fqdn(zone).rstrip(".").lower()
-        if not r.name or not fqdn.endswith(suffixes):
-            raise OutsideSubtreeError(
-                f"record {fqdn} {r.type} of {r.origin.describe()} "
-                f"lies outside {allowed}; refusing to emit it"
-            )
 
 
 def _zone(zone: str) -> str:

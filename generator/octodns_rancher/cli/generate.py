@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..names import printable
 from .options import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -67,7 +68,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         ", ".join(str(p) for p in files),
         len(result.records),
         "cluster" if opts.source == "kubernetes" else "environment",
-        result.environment,
+        printable(result.environment),
         s.counts(),
     )
     for line in s.lines():

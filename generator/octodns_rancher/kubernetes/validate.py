@@ -4,8 +4,8 @@ Every check on names and targets that come from the cluster is here, in one plac
 are free text, so these are the gate between what a user typed and what reaches DNS. Host names
 are checked label by label (no ``str.match`` that a trailing newline slips through); IDNA
 labels must round-trip through the ``idna`` package (IDNA 2008), so a bogus ``xn--`` label is
-refused rather than published; addresses are parsed by ``ipaddress`` and only global, routable
-ones pass.
+refused rather than published (the label rule is ``names.label_problem``, shared with every
+source); addresses are refused by the classes ``addresses`` names for every source.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import re
 
 import idna
 
-_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+from ..addresses import parse as parse_address
+from ..names import label_problem, printable
+
 # A whole name of plain labels, none with "--" (so no IDNA label to check): the common case,
 # answered by one match. fullmatch: a trailing newline does not slip through.
 _PLAIN_NAME = re.compile(
     r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
 )
-# Dotted-decimal IPv4 in canonical form (no leading zeros): what str(IPv4Address) writes.
-_IPV4 = re.compile(r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
 MAX_NAME = 253
 
 
@@ -62,46 +62,26 @@ def _label(label: str) -> str:
         except idna.IDNAError as e:
             raise Invalid(f"label {label!r} is not a valid internationalised name ({e})") from None
     label = label.lower()
-    if len(label) > 63:
-        raise Invalid(f"label {label!r} is longer than 63 characters")
-    if not _LABEL.match(label):
-        raise Invalid(f"label {label!r} is not a valid DNS label")
-    if label[2:4] == "--":
-        if not label.startswith("xn--"):
-            raise Invalid(f"label {label!r} has '--' in the third and fourth places")
-        try:
-            idna.decode(label)
-        except (idna.IDNAError, UnicodeError) as e:
-            raise Invalid(f"label {label!r} is not a valid IDNA label ({e})") from None
+    if label[2:4] == "--" and not label.startswith("xn--"):
+        raise Invalid(f"label {label!r} has '--' in the third and fourth places")
+    problem = label_problem(label)  # the one label rule of every source
+    if problem:
+        raise Invalid(f"label {printable(label)} {problem}")
     return label
 
 
 def address(raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The address ``raw`` holds, None when it is not an address; raises Invalid when it is an
-    address that must not be published (unspecified, loopback, link-local, multicast, scoped)."""
+    address that must not be published: the classes ``addresses`` refuses for every source."""
     if not isinstance(raw, str) or not raw or not raw.isascii():
         return None
-    m = _IPV4.fullmatch(raw)
-    if m is not None:
-        first, second = int(m.group(1)), int(raw.split(".", 2)[1])
-        if raw == "0.0.0.0" or first == 127 or (first, second) == (169, 254) or 224 <= first <= 239:
-            raise Invalid(f"address {raw} is not routable")
-        return _V4(raw)
-    if "%" in raw and ":" in raw:
-        raise Invalid(f"address {raw!r} is scoped to one machine's interface")
     try:
-        ip = ipaddress.ip_address(raw)
+        ip, why = parse_address(raw)
     except ValueError:
         return None
-    if ip.is_unspecified or ip.is_loopback or ip.is_link_local or ip.is_multicast:
-        raise Invalid(f"address {raw} is not routable")
+    if why:
+        raise Invalid(f"address {raw} is {why}")
     return ip
-
-
-class _V4(str):
-    """A canonical IPv4 address already checked by ``address``'s fast path."""
-
-    version = 4
 
 
 def target(raw: str) -> tuple[str, str]:
