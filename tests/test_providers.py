@@ -85,24 +85,3 @@ def test_octodns_validate_refuses_an_unsorted_zone_with_the_rendered_config(tmp_
     assert proc.returncode != 0
     assert "keys out of order: expected api.shop.production got web.shop.production" in proc.stderr
     assert "example.com.yaml, line 1, column 1" in proc.stderr
-
-
-def test_memory_source_builds_the_records_yamlprovider_reads(tmp_path: Path) -> None:
-    from octodns_rancher.memory import MemorySource
-    from octodns_rancher.publish import zone_data
-
-    shutil.copy(GOLDEN, tmp_path / "example.com.yaml")
-    yaml_provider = YamlProvider(
-        "rancher", str(tmp_path), default_ttl=300, escaped_semicolons=False
-    )
-    source = MemorySource("rancher", like=yaml_provider)
-    source.set_zone(ZONE, zone_data(GOLDEN.read_text()))
-    assert records(source) == records(yaml_provider) != {}
-    assert source.built == len(records(yaml_provider))
-    # The next populate reuses every unchanged record; a changed entry is built again.
-    data = dict(zone_data(GOLDEN.read_text()))
-    name = next(iter(data))
-    data[name] = {**data[name], "ttl": 60}
-    source.set_zone(ZONE, data)
-    assert records(source)[(name, data[name]["type"])]["ttl"] == 60
-    assert source.built == 1

@@ -84,3 +84,53 @@ class MemorySource(BaseSource):
                 d["values"] = [v.replace(";", "\\;") if v is not None else v for v in d["values"]]
         d.setdefault("ttl", self.default_ttl)
         return d
+
+
+class ReusedMarkers:
+    """Mixin for octoDNS's ``OwnershipProcessor``: the same TXT markers, built once per name.
+
+    The processor adds a marker record ``<txt_name>.<type>.<name>`` for every record of every
+    sync, a ``Record.new`` each (10,000 a cycle at 10,000 records). Marker records are values
+    (name, TTL, the owner id), so a long-running sync hands out the one it built for a name
+    the last time. The names and data are octoDNS's (``tests/test_memory.py`` compares them
+    with the processor's own); processors that define their own ``process_source_zone`` are
+    left alone (``reuse_markers``).
+    """
+
+    def process_source_zone(self, desired: Any, sources: Any, lenient: bool = False) -> Any:
+        markers: dict[tuple[str, str], Record] = self.__dict__.setdefault("_markers", {})
+        data = {"type": "TXT", "ttl": self.txt_ttl, "value": self.txt_value}
+        for record in desired.records:
+            if self._is_ownership(record):
+                continue
+            record_name = record.name.replace("*", "_wildcard")
+            if record.name:
+                name = f"{self.txt_name}.{record._type}.{record_name}"
+            else:
+                name = f"{self.txt_name}.{record._type}"
+            txt = markers.get((desired.name, name))
+            if txt is None:
+                txt = markers[(desired.name, name)] = Record.new(desired, name, dict(data))
+            desired.add_record(txt, lenient=True, replace=self.should_replace)
+        return desired
+
+
+def reuse_markers(processor: Any) -> Any:
+    """``processor`` with ``ReusedMarkers`` when it is an ``OwnershipProcessor`` that builds its
+    markers with octoDNS's own ``process_source_zone``; otherwise unchanged."""
+    from octodns.processor.ownership import OwnershipProcessor
+
+    cls = type(processor)
+    if (
+        not isinstance(processor, OwnershipProcessor)
+        or isinstance(processor, ReusedMarkers)
+        or cls.process_source_zone is not OwnershipProcessor.process_source_zone
+    ):
+        return processor
+    if cls not in _REUSED:
+        _REUSED[cls] = type(f"Reused{cls.__name__}", (ReusedMarkers, cls), {})
+    processor.__class__ = _REUSED[cls]
+    return processor
+
+
+_REUSED: dict[type, type] = {}

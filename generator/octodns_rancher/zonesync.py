@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .memory import MemorySource
+from .memory import MemorySource, reuse_markers
 from .zonecache import StaleView, ZoneCache, cached
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,8 @@ class ZoneSync:
                     self.zone,
                     self.zones_dir,
                 )
+        for processor in manager.processors.values():
+            reuse_markers(processor)
         uncached = []
         for name in config.get("targets") or ():
             if not isinstance(cached(manager.providers[name]), ZoneCache):
