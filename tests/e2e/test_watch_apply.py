@@ -132,3 +132,41 @@ def test_the_zone_file_is_still_written(
         wait_for(lambda: values(target, WEB) == ips("h1"), what="the first sync")
     text = (Path(site.root) / "zones" / f"{ZONE}.yaml").read_text()
     assert f"{WEB}:" in text and ips("h1")[0] in text
+
+
+def test_a_plan_larger_than_a_listing_reads_the_whole_zone(
+    site: Site, target: Target, monkeypatch
+) -> None:
+    """ZoneSync alone: a plan touching more record sets than a full listing takes requests is
+    checked by reading the whole zone; a failed sync is followed by a full read too."""
+    from octodns_rancher.zonesync import ZoneSync
+
+    environment(site, target, monkeypatch)
+    sync = ZoneSync(site.config, ZONE, site.root / "zones")
+
+    def data(count: int, ip: str) -> dict:
+        return {
+            f"s{i}.shop.production": {"type": "A", "ttl": 300, "value": ip} for i in range(count)
+        }
+
+    assert sync.sync(data(3, "192.0.2.1")) == 6  # three records, three markers
+    assert sync.full_reads == 1
+    one = data(3, "192.0.2.1") | data(1, "192.0.2.2")
+    assert sync.sync(one) == 1  # read back, one request
+    assert sync.full_reads == 1
+    # Three record sets to change on a zone of a dozen (one listing page): listed whole.
+    assert sync.sync(data(3, "192.0.2.3")) == 3
+    assert sync.full_reads == 2
+    # A sync that fails (a takeover refused) forgets the view.
+    target.put("new.shop.production", "A", ["192.0.2.99"])
+    bad = data(3, "192.0.2.3") | {"new.shop.production": {"type": "A", "value": "192.0.2.4"}}
+    try:
+        sync.sync(bad)
+    except Exception as e:
+        assert "take over" in str(e)
+    else:
+        raise AssertionError("the takeover was not refused")
+    reads = sync.full_reads
+    assert sync.sync(data(3, "192.0.2.3")) == 0
+    assert sync.full_reads == reads + 1
+    assert values(target, "new.shop.production") == ["192.0.2.99"]
