@@ -333,8 +333,10 @@ class Watcher:
                 log.info("%s", line)
         else:
             log.debug("%s unchanged (%s)", result.path, trigger)
-        if trigger != "change":
-            self.publisher.resync()
+        # Start, recovery and resync: the publisher must not trust what it remembers.
+        forget = getattr(self.publisher, "resync", None)
+        if trigger != "change" and forget is not None:
+            forget()
         if result.written or self._publish_pending or trigger != "change":
             self._publish(result, snapshot)
         self._next_resync = time.monotonic() + self.settings.resync_interval
