@@ -159,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--records", type=int, default=1000, help="apply mode: records (1000)")
     p.add_argument("--values", type=int, default=4, help="apply mode: addresses per record (4)")
     p.add_argument(
+        "--per-service",
+        type=int,
+        default=0,
+        help="apply mode: containers per service (default: --values, one per host)",
+    )
+    p.add_argument(
         "--before", type=Path, help="apply mode: a checkout of an older version to measure"
     )
     args = p.parse_args(argv)

@@ -1,11 +1,12 @@
 """``watch --apply`` at scale: reload → change request, CPU and provider calls per cycle.
 
 Run through ``bench/bench_watch.py --mode apply``. The zone starts in step with the metadata
-(10,000 records of 4 addresses by default, with the config ``init`` renders: per-record
-ownership markers, so twice as many record sets at the provider), synced by ``octodns-sync``
-before the watch starts; the watch's own start cycle reads the whole zone. Then each step moves
+(records of 4 addresses by default, one container per address, with the config ``init``
+renders: per-record ownership markers, so twice as many record sets at the provider), synced
+by ``octodns-sync`` before the watch starts; the watch's own start cycle reads the whole zone. Then each step moves
 one container of one service to another host (one record gets a new address), reloads the
-metadata server and waits for the watch to log its sync. For each step:
+metadata server (its answers encoded before ``/version`` moves, as rancher-metadata holds them
+in memory) and waits for the watch to log its sync. For each step:
 
 - latency: from the reload to the first change request the provider received (through
   ``bench/proxy.py``), and to the end of its answer;
@@ -26,16 +27,19 @@ import json
 import os
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import orjson
 from bench import synth
 from bench.proxy import LoggingProxy
 from tests.support.metadata_server import MetadataServer
@@ -97,6 +101,67 @@ class Provider:
         return env
 
 
+API = "2016-07-29"
+
+
+class Metadata:
+    """The tests' metadata server answering from bodies encoded before each version shows.
+
+    The test server encodes every answer on every request with the standard library, in this
+    process: at 10,000 records that is seconds the watch would be charged for. rancher-metadata
+    holds its answers in memory and bumps ``/version`` once they are loaded; here the new
+    answers are encoded first (``publish``) and the version changes after.
+    """
+
+    def __init__(self, tree: dict[str, Any]) -> None:
+        self.tree = tree
+        self.bodies: dict[tuple[str, int], bytes] = {}
+        self.srv = MetadataServer({API: tree})
+        base = self.srv.httpd.RequestHandlerClass
+        meta = self
+
+        class PreEncoded(base):  # type: ignore[misc, valid-type]
+            def setup(self) -> None:
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def _json(self, value: Any, accept: str, head: bool) -> None:
+                body = meta.bodies.get((meta.srv.version, id(value)))
+                if body is None or "application/json" not in accept:
+                    return super()._json(value, accept, head)
+                self._send(200, body, head)
+
+        self.srv.httpd.RequestHandlerClass = PreEncoded
+        self.encode(self.srv.version)
+
+    def encode(self, version: str) -> None:
+        self.bodies = {
+            (version, id(node)): orjson.dumps(node)
+            for node in (self.tree["self"]["stack"], self.tree["services"], self.tree["hosts"])
+        }
+
+    def prepare(self) -> str:
+        """Encode the (changed) tree's answers for a new version; its name, for ``show``."""
+        version = str(uuid.uuid4())
+        self.encode(version)
+        return version
+
+    def show(self, version: str) -> None:
+        """Make the prepared version current: ``/version`` moves, long-polls return."""
+        srv = self.srv
+        with srv._cond:
+            srv.trees = {API: self.tree}
+            srv.version = version
+            srv._cond.notify_all()
+
+    def __enter__(self) -> Metadata:
+        self.srv.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.srv.stop()
+
+
 def move_one(tree: dict[str, Any], step: int, spread: int) -> str:
     """Move container 0 of one service to a host it does not run on; the service's name."""
     services, hosts = tree["services"], tree["hosts"]
@@ -111,7 +176,8 @@ def move_one(tree: dict[str, Any], step: int, spread: int) -> str:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    tree = synth.tree(args.records * synth.PER_SERVICE, 0, spread=args.values)
+    per_service = args.per_service or args.values
+    tree = synth.tree(args.records * per_service, 0, spread=args.values, per_service=per_service)
     with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp, Provider(args.provider) as dns:
         site = Path(tmp)
         (site / "zones").mkdir()
@@ -119,7 +185,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         (site / "current.yaml").write_text(current)
         config = site / "octodns.yaml"
         config.write_text(older_config(current) if args.before else current)
-        with MetadataServer({"2016-07-29": tree}) as srv, LoggingProxy(dns.upstream) as proxy:
+        with Metadata(tree) as meta, LoggingProxy(dns.upstream) as proxy:
+            srv = meta.srv
             base_env = {**os.environ, **dns.env()}
             subprocess.run(
                 [str(BIN / "octodns-rancher"), "-q", "generate", "--metadata-url", srv.url,
@@ -171,9 +238,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     time.sleep(0.5)  # back in the long-poll
                     name = move_one(tree, step, args.values)
                     seen = len(applied)
+                    version = meta.prepare()
                     cpu0 = cpu_seconds(proc.pid)
                     t0 = time.perf_counter()
-                    srv.reload({"2016-07-29": tree})
+                    meta.show(version)
                     wait(lambda: len(applied) > seen, args.quiet + 300, name, proc, tail)  # noqa: B023
                     time.sleep(0.1)
                     cpu = cpu_seconds(proc.pid) - cpu0
@@ -232,6 +300,7 @@ def summary(
         "provider": args.provider,
         "records": args.records,
         "values": args.values,
+        "containers_per_service": args.per_service or args.values,
         "version": str(args.before) if args.before else "current",
         "quiet_period_s": args.quiet,
         "changes": len(steps),
