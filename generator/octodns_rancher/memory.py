@@ -17,6 +17,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
 from octodns.record import Record
 from octodns.source.base import BaseSource
 
@@ -42,7 +43,7 @@ class MemorySource(BaseSource):
         self.populate_should_replace = getattr(like, "populate_should_replace", False)
         self._zones: dict[str, Mapping[str, Any]] = {}
         # (zone, name, entry as text) → the Record built for it last time.
-        self._built: dict[tuple[str, str, str], Record] = {}
+        self._built: dict[tuple[str, str, bytes], Record] = {}
         self.built = 0  # records built by the last populate (the others were reused)
 
     @property
@@ -57,11 +58,11 @@ class MemorySource(BaseSource):
         data = self._zones.get(zone.name)
         if data is None:
             return False
-        built: dict[tuple[str, str, str], Record] = {}
+        built: dict[tuple[str, str, bytes], Record] = {}
         self.built = 0
         for name, entries in data.items():
             for entry in entries if isinstance(entries, list) else [entries]:
-                key = (zone.name, name, repr(entry))
+                key = (zone.name, name, _text(entry))
                 record = self._built.get(key)
                 if record is None:
                     record = Record.new(zone, name, self._data(entry), source=self, lenient=lenient)
@@ -84,6 +85,14 @@ class MemorySource(BaseSource):
                 d["values"] = [v.replace(";", "\\;") if v is not None else v for v in d["values"]]
         d.setdefault("ttl", self.default_ttl)
         return d
+
+
+def _text(entry: Any) -> bytes:
+    """An entry as text, to recognise it in the next cycle (equal text: equal entry)."""
+    try:
+        return msgspec.json.encode(entry)
+    except (TypeError, msgspec.EncodeError):
+        return repr(entry).encode()
 
 
 class ReusedMarkers:
