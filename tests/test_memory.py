@@ -72,12 +72,27 @@ def test_reused_markers_are_the_markers_octodns_adds() -> None:
     assert markers and all(first[n] is second[n] for n in markers)
 
 
-def test_processors_with_their_own_source_zone_step_are_left_alone() -> None:
-    subtree = SubtreeOwnership("o", marker="_owner.production", txt_value="x")
-    assert type(reuse_markers(subtree)) is SubtreeOwnership
+def test_a_subclass_keeps_its_own_source_zone_step() -> None:
+    """RancherOwnership's own checks still run before the reused markers are added."""
+    ours = reuse_markers(RancherOwnership("o", txt_value="v", rancher_state="external-dns-x"))
+    assert [c.__name__ for c in type(ours).__mro__[:4]] == [
+        "ReusedRancherOwnership",
+        "RancherOwnership",
+        "ReusedMarkers",
+        "OwnershipProcessor",
+    ]
+    zone = golden_zone()
+    assert marked(ours) == marked(RancherOwnership("o", txt_value="v"))
+    # A processor that adds no markers (its own step does not call super()) still adds none.
 
     class Custom(OwnershipProcessor):
         def process_source_zone(self, desired, sources, lenient=False):  # type: ignore[no-untyped-def]
             return desired
 
-    assert type(reuse_markers(Custom("c"))) is Custom
+    custom = reuse_markers(Custom("c"))
+    assert len(custom.process_source_zone(golden_zone(), []).records) == len(zone.records)
+
+
+def test_processors_that_are_not_ownership_processors_are_left_alone() -> None:
+    subtree = SubtreeOwnership("o", marker="_owner.production", txt_value="x")
+    assert type(reuse_markers(subtree)) is SubtreeOwnership

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
+from octodns.processor.ownership import OwnershipProcessor
 from octodns.record import Record
 from octodns.source.base import BaseSource
 
@@ -95,15 +96,16 @@ def _text(entry: Any) -> bytes:
         return repr(entry).encode()
 
 
-class ReusedMarkers:
-    """Mixin for octoDNS's ``OwnershipProcessor``: the same TXT markers, built once per name.
+class ReusedMarkers(OwnershipProcessor):
+    """octoDNS's ``OwnershipProcessor`` with the same TXT markers, built once per name.
 
     The processor adds a marker record ``<txt_name>.<type>.<name>`` for every record of every
     sync, a ``Record.new`` each (10,000 a cycle at 10,000 records). Marker records are values
     (name, TTL, the owner id), so a long-running sync hands out the one it built for a name
     the last time. The names and data are octoDNS's (``tests/test_memory.py`` compares them
-    with the processor's own); processors that define their own ``process_source_zone`` are
-    left alone (``reuse_markers``).
+    with the processor's own). ``reuse_markers`` puts this class just above
+    ``OwnershipProcessor`` in a processor's class, so a subclass's own ``process_source_zone``
+    (``RancherOwnership``'s checks) still runs and reaches this one through ``super()``.
     """
 
     def process_source_zone(self, desired: Any, sources: Any, lenient: bool = False) -> Any:
@@ -125,19 +127,15 @@ class ReusedMarkers:
 
 
 def reuse_markers(processor: Any) -> Any:
-    """``processor`` with ``ReusedMarkers`` when it is an ``OwnershipProcessor`` that builds its
-    markers with octoDNS's own ``process_source_zone``; otherwise unchanged."""
-    from octodns.processor.ownership import OwnershipProcessor
-
+    """``processor`` with ``ReusedMarkers`` in place of octoDNS's marker step when it is an
+    ``OwnershipProcessor``; otherwise unchanged. The same object, its settings kept."""
     cls = type(processor)
-    if (
-        not isinstance(processor, OwnershipProcessor)
-        or isinstance(processor, ReusedMarkers)
-        or cls.process_source_zone is not OwnershipProcessor.process_source_zone
-    ):
+    if not isinstance(processor, OwnershipProcessor) or isinstance(processor, ReusedMarkers):
         return processor
     if cls not in _REUSED:
-        _REUSED[cls] = type(f"Reused{cls.__name__}", (ReusedMarkers, cls), {})
+        # (cls, ReusedMarkers): cls's own methods first, then ReusedMarkers before
+        # OwnershipProcessor (C3 order), so only octoDNS's marker step is replaced.
+        _REUSED[cls] = type(f"Reused{cls.__name__}", (cls, ReusedMarkers), {})
     processor.__class__ = _REUSED[cls]
     return processor
 
