@@ -1,4 +1,5 @@
-"""Latency of ``octodns-rancher watch``: from a rancher-metadata reload to the commit on disk.
+"""Latency of ``octodns-rancher watch``: from a rancher-metadata reload to the commit on disk,
+or, with ``--mode apply``, to the change request at the DNS provider.
 
 The real command runs in a subprocess against the local metadata server (127.0.0.1) and a
 working clone of a bare repository in a temporary directory. Each step reloads the server with
@@ -10,6 +11,15 @@ the quiet period: the time the loop itself takes to notice, read, generate, writ
     .venv/bin/python bench/bench_watch.py --changes 100 --push  # also push each commit
 
 Results are printed and saved in ``bench/results/watch-<time>.json``.
+
+``--mode apply`` runs ``watch --apply`` (``bench/watch_apply.py``) against Route53 on moto or
+the real PowerDNS, through a logging proxy, and moves one container per step (one record
+changes): the time from the reload to the change request at the provider, the watch process's
+CPU time per cycle, and the provider calls per cycle::
+
+    .venv/bin/python bench/bench_watch.py --mode apply --provider route53 --records 10000
+    .venv/bin/python bench/bench_watch.py --mode apply --provider powerdns --records 1000
+    .venv/bin/python bench/bench_watch.py --mode apply --provider route53 --before /tmp/old
 """
 
 from __future__ import annotations
@@ -144,7 +154,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quiet", type=float, default=2.0, help="quiet period in seconds (2)")
     p.add_argument("--containers", type=int, default=1000, help="environment size (1000)")
     p.add_argument("--push", action="store_true", help="also push every commit to a bare repo")
+    p.add_argument("--mode", choices=("gitops", "apply"), default="gitops", help="(gitops)")
+    p.add_argument("--provider", choices=("route53", "powerdns"), default="route53")
+    p.add_argument("--records", type=int, default=1000, help="apply mode: records (1000)")
+    p.add_argument("--values", type=int, default=4, help="apply mode: addresses per record (4)")
+    p.add_argument(
+        "--per-service",
+        type=int,
+        default=0,
+        help="apply mode: containers per service (default: --values, one per host)",
+    )
+    p.add_argument(
+        "--before", type=Path, help="apply mode: a checkout of an older version to measure"
+    )
     args = p.parse_args(argv)
+    if args.mode == "apply":
+        from bench import watch_apply
+
+        return watch_apply.main(args)
     if not 1 <= args.changes < synth.host_count(args.containers):
         p.error("--changes must be at least 1 and below the host count")
     result = run(args.changes, args.quiet, args.containers, args.push)

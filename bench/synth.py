@@ -56,7 +56,11 @@ def service_name(index: int) -> tuple[str, str]:
 
 
 def services(
-    count: int, host_list: list[dict[str, Any]], generation: int = 0, spread: int = PER_SERVICE
+    count: int,
+    host_list: list[dict[str, Any]],
+    generation: int = 0,
+    spread: int = PER_SERVICE,
+    per_service: int = PER_SERVICE,
 ) -> list[dict[str, Any]]:
     """``count`` services of PER_SERVICE running, healthy containers on ``spread`` hosts.
 
@@ -70,7 +74,7 @@ def services(
         stack, name = service_name(s)
         shift = generation if s % 10 == 0 else 0
         containers = []
-        for j in range(PER_SERVICE):
+        for j in range(per_service):
             h = host_list[(s * spread + j % spread + shift) % n_hosts]
             c = scenario.container(stack, name, j + 1, h["name"], ports=["0.0.0.0:8080:8080/tcp"])
             c.update(
@@ -96,7 +100,7 @@ def services(
             metadata={},
             ports=["8080:8080/tcp"],
             primary_service_name=name,
-            scale=PER_SERVICE,
+            scale=per_service,
             sidekicks=None,
             system=False,
             token="",
@@ -106,10 +110,13 @@ def services(
     return out
 
 
-def tree(containers: int, generation: int = 0, spread: int = PER_SERVICE) -> dict[str, Any]:
-    """A version tree for ``MetadataServer`` with ``containers`` containers."""
+def tree(
+    containers: int, generation: int = 0, spread: int = PER_SERVICE, per_service: int = PER_SERVICE
+) -> dict[str, Any]:
+    """A version tree for ``MetadataServer`` with ``containers`` containers, ``per_service``
+    to a service."""
     host_list = hosts(host_count(containers))
-    svc = services(containers // PER_SERVICE, host_list, generation, spread)
+    svc = services(containers // per_service, host_list, generation, spread, per_service)
     return scenario.tree(svc, host_list, ENVIRONMENT)
 
 

@@ -284,7 +284,7 @@ def test_apply_runs_the_octodns_sync_in_process(
             )
             srv.reload(trees(api=True))
             wait_for(lambda: "api.shop.production" in published.read_text(), what="the second sync")
-            assert sample(w, "octodns_rancher_applies_total") == 2
+            wait_for(lambda: sample(w, "octodns_rancher_applies_total") == 2, what="the count")
             assert count(repo) == 1  # --apply never commits
         finally:
             w.stop()

@@ -126,6 +126,13 @@ _KEY_LINE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._/-]*):\n")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def zone_data(text: str) -> dict[str, Any]:
+    """The YAML data of a zone file's text (annotations included); {} for none. Read only:
+    the data of the last texts is shared."""
+    data = _load(text) if text else None
+    return data if isinstance(data, dict) else {}
+
+
 def remember(text: str, data: dict[str, Any]) -> None:
     """Note that ``text`` is the YAML of ``data`` (its writer knows), so reading it needs no parse.
 

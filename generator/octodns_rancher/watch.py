@@ -21,7 +21,6 @@ atomic anyway) and no ``.git/index.lock`` is ever left behind.
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import math
 import os
@@ -85,6 +84,9 @@ class Publisher(Protocol):
 
     def publish(self, opts: Options, result: Result, snapshot: Snapshot) -> int: ...
 
+    def resync(self) -> None:
+        """The next publish must not trust what it remembers of its destination."""
+
 
 class GitPublisher:
     """GitOps: commit the zone file when it differs from the committed one; push if asked."""
@@ -105,6 +107,9 @@ class GitPublisher:
         self.push, self.remote, self.branch, self.attempts = push, remote, branch, attempts
         # Whether the file on disk matched the last commit after the previous publish.
         self._in_step = False
+
+    def resync(self) -> None:
+        """Nothing to forget: every publish compares with the last commit."""
 
     def publish(self, opts: Options, result: Result, snapshot: Snapshot) -> int:
         from .gitrepo import commit_and_push
@@ -138,32 +143,45 @@ class GitPublisher:
 
 
 class ApplyPublisher:
-    """No review: run octoDNS's sync for the zone in-process, as ``octodns-sync --doit`` would."""
+    """No review: octoDNS's sync of the zone in-process, as ``octodns-sync --doit`` would.
+
+    One ``zonesync.ZoneSync`` is kept for the life of the loop: the records are handed to
+    octoDNS in memory and the provider's zone is read in full only at start, at every resync
+    interval (``resync``), after a failed sync, and when a plan's records changed at the
+    provider since they were read; otherwise only the records a plan changes are read back.
+    """
 
     name = "apply"
 
-    def __init__(self, config_file: Path, zone: str) -> None:
+    def __init__(self, config_file: Path, zone: str, zones_dir: Path | None = None) -> None:
+        from .zonesync import ZoneSync
+
         if not Path(config_file).is_file():
             raise ConfigError(f"octoDNS config {config_file} does not exist (needed for --apply)")
         self.config_file = Path(config_file)
         self.zone = zone.rstrip(".").lower() + "."
+        self.session = ZoneSync(self.config_file, self.zone, Path(zones_dir or "zones"))
+        self.syncs = 0  # successful syncs
+
+    def resync(self) -> None:
+        """Read the whole zone from the provider at the next publish."""
+        self.session.forget()
 
     def publish(self, opts: Options, result: Result, snapshot: Snapshot) -> int:
-        from octodns.manager import Manager
+        from .publish import zone_data
 
-        plan_text = io.StringIO()
+        if Path(opts.zones_dir).resolve() != self.session.zones_dir.resolve():
+            self.session.zones_dir = Path(opts.zones_dir)
+            self.session.forget()
         try:
-            # A new Manager each time: the zone file is re-read, and providers start afresh.
-            manager = Manager(str(self.config_file))
-            changes = manager.sync(
-                eligible_zones=[self.zone], dry_run=False, plan_output_fh=plan_text
-            )
+            changes = self.session.sync(zone_data(result.text))
         except Exception as e:  # octoDNS and its providers raise many kinds
             raise ApplyError(
                 f"octoDNS sync of {self.zone} with {self.config_file} failed: "
                 f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
             ) from e
         log.info("octoDNS sync of %s applied %d change(s)", self.zone, changes)
+        self.syncs += 1
         return 1
 
 
@@ -315,6 +333,10 @@ class Watcher:
                 log.info("%s", line)
         else:
             log.debug("%s unchanged (%s)", result.path, trigger)
+        # Start, recovery and resync: the publisher must not trust what it remembers.
+        forget = getattr(self.publisher, "resync", None)
+        if trigger != "change" and forget is not None:
+            forget()
         if result.written or self._publish_pending or trigger != "change":
             self._publish(result, snapshot)
         self._next_resync = time.monotonic() + self.settings.resync_interval

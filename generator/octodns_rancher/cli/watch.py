@@ -111,7 +111,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     }
     settings = WatchSettings(**timing, backoff_min=min(1.0, timing["backoff_max"]))
     if args.mode == "apply":
-        publisher: Any = ApplyPublisher(args.octodns_config, opts.zone)
+        publisher: Any = ApplyPublisher(args.octodns_config, opts.zone, opts.zones_dir)
     else:
         publisher = GitPublisher(
             opts.zones_dir, push=args.push, remote=args.remote, branch=args.branch
