@@ -261,6 +261,35 @@ def test_empty_metadata_is_refused_and_retried(repo: Path) -> None:
         wait_for(lambda: count(repo) == 3, what="the commit once services are back")
 
 
+def test_a_failed_push_heals_itself_once_the_remote_is_back(repo: Path, tmp_path: Path) -> None:
+    """The remote goes away and another writer pushes meanwhile: when the remote is back, the
+    unpushed commit is rebuilt on their tip and the loop is healthy again, with no hand repair."""
+    remote = repo.parent / "remote.git"
+    theirs = tmp_path / "theirs"
+    git(tmp_path, "clone", "--quiet", str(remote), str(theirs))
+    git(repo, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    with MetadataServer(trees()) as srv, watching(srv, repo) as w:
+        wait_for(lambda: w.failures >= 2, what="failed pushes while the remote is gone")
+        healthy, reason = w.metrics.health.status()
+        assert not healthy and "does not appear to be a git repository" in reason
+        assert count(repo) == 2  # committed once, not pushed, not committed again
+        (theirs / "README.md").write_text("zones, and theirs\n")
+        ident = ["-c", "user.name=Other", "-c", "user.email=other@example.invalid"]
+        git(theirs, *ident, "commit", "--quiet", "-am", "their change")
+        git(theirs, "push", "--quiet", "origin", "HEAD:main")
+        git(repo, "remote", "set-url", "origin", str(remote))
+        wait_for(lambda: w.metrics.health.status()[0], what="healthy again")
+        assert git(repo, "ls-remote", str(remote), "main").split()[0] == git(
+            repo, "rev-parse", "HEAD"
+        )
+        assert git(repo, "log", "--format=%s", "HEAD").splitlines() == [
+            "example.com: add web.shop.production",
+            "their change",
+            "init",
+        ]
+        assert sample(w, "octodns_rancher_errors_total", kind="publish") >= 2
+
+
 def test_apply_runs_the_octodns_sync_in_process(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

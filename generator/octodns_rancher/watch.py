@@ -37,7 +37,7 @@ from .errors import ConfigError, MetadataError, PublishError, RancherDnsError
 from .guards import EmptyMetadataError, TooManyRemovalsError
 from .logs import clip
 from .metrics import Metrics
-from .pipeline import Options, Result, generate, metadata_client
+from .pipeline import Options, Result, generate, metadata_client, terraform_path, zone_path
 from .publish import Summary, summarize
 from .redact import redact_text, redact_url
 from .source import MetadataClient, Snapshot
@@ -112,7 +112,7 @@ class GitPublisher:
         """Nothing to forget: every publish compares with the last commit."""
 
     def publish(self, opts: Options, result: Result, snapshot: Snapshot) -> int:
-        from .gitrepo import commit_and_push
+        from .gitpush import commit_and_push
 
         # After a successful publish the file that this cycle replaced was the committed one.
         in_step = self._in_step and result.written
@@ -128,6 +128,7 @@ class GitPublisher:
             remote=self.remote,
             branch=self.branch,
             attempts=self.attempts,
+            owned=[zone_path(opts.zones_dir, opts.zone), terraform_path(opts.zones_dir, opts.zone)],
         )
         self._in_step = True
         return 1 if done.sha else 0

@@ -107,11 +107,12 @@ def _git_repo(args: argparse.Namespace, opts: Any) -> Any:
 
 
 def _commit(args: argparse.Namespace, opts: Any, result: Any, repo: Any) -> None:
-    """Commit (and push) the generated files; a push race regenerates on the remote tip."""
-    from ..gitrepo import commit_and_push
-    from ..pipeline import generate
+    """Commit (and push) the generated files; a refused push regenerates on the remote tip."""
+    from ..gitpush import commit_and_push
+    from ..pipeline import generate, terraform_path, zone_path
 
     paths = list(result.files or {result.path: result.text})
+    owned = [zone_path(opts.zones_dir, opts.zone), terraform_path(opts.zones_dir, opts.zone)]
     outcome = commit_and_push(
         repo,
         paths,
@@ -121,6 +122,7 @@ def _commit(args: argparse.Namespace, opts: Any, result: Any, repo: Any) -> None
         push=args.push,
         remote=args.remote,
         branch=args.branch,
+        owned=owned,
     )
     if outcome.sha:
         log.info("commit %s: %s", outcome.sha[:12], outcome.message.splitlines()[0])
