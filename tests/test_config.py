@@ -200,3 +200,24 @@ def test_the_subtree_filter_keeps_only_names_strictly_below_the_environment():
     allow = NameAllowlistFilter("rancher-subtree", [allowlist_pattern("Production")])
     kept = allow.process_target_zone(zone.copy(), None)
     assert sorted(r.name for r in kept.records) == ["a.b.production", "a.production"]
+
+
+def test_init_yaml_config_works_as_rendered(tmp_path, monkeypatch):
+    """`init --provider yaml` then `octodns-sync --doit`, with no OCTODNS_TARGET_DIR set."""
+    monkeypatch.delenv("OCTODNS_TARGET_DIR", raising=False)
+    (tmp_path / "zones").mkdir()
+    shutil.copy(FIXTURES / "golden" / "example.com.yaml", tmp_path / "zones" / "example.com.yaml")
+    init = ["init", "--zone", "example.com", "--environment", "Production", "--provider", "yaml"]
+    proc = run(["octodns-rancher", *init], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    config = (tmp_path / "config" / "octodns.yaml").read_text()
+    assert "OCTODNS_TARGET_DIR" in config and "default ./target" in config  # documented
+    cmd = ["octodns-sync", "--config-file", "config/octodns.yaml"]
+    proc = run(["octodns-validate", "--config-file", "config/octodns.yaml"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = run([*cmd, "--doit"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    published = target_records(tmp_path / "target")
+    assert "web.shop.production" in published and "_owner.a.web.shop.production" in published
+    proc = run(cmd, cwd=tmp_path)  # a second plan: nothing left to do
+    assert proc.returncode == 0 and "No changes were planned" in proc.stdout + proc.stderr
