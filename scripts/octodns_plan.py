@@ -10,7 +10,8 @@ exactly what ``octodns-sync --doit`` will do and the checksum that ``apply --che
   zones  --config-file C                       the zones the config manages, one per line
 
 ``plan`` and ``apply`` print ``key=value`` lines (changes, creates, updates, deletes, checksum,
-unsafe) for ``$GITHUB_OUTPUT``.
+unsafe) for ``$GITHUB_OUTPUT``. A provider that cannot be reached (or answers with an error) is
+one ``ERROR`` line and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import io
 import logging
+import re
 import sys
 from typing import Any
 
@@ -25,6 +27,7 @@ from octodns.manager import Manager, ManagerException
 from octodns.provider.plan import PlanMarkdown, UnsafePlan
 
 MARKER = "<!-- octodns-rancher-plan -->"
+log = logging.getLogger("octodns_plan")
 
 
 class _Capture:
@@ -113,6 +116,18 @@ def outputs(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def provider_error(e: BaseException) -> str:
+    """One line for a provider that could not be reached or refused (botocore, requests, ...).
+
+    Credentials in URLs are removed; the full text of a long message is cut.
+    """
+    text = " ".join(str(e).split()) or "no details"
+    text = re.sub(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]*@", r"\1", text)
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"the provider failed: {type(e).__name__}: {text}"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     p.add_argument("command", choices=("plan", "apply", "zones"))
@@ -133,14 +148,17 @@ def main(argv: list[str] | None = None) -> int:
                 p.error("apply needs --checksum")
             result = run_sync(args.config_file, checksum=args.checksum, force=args.force)
             if result["unsafe"]:
-                logging.error("plan refused by octoDNS: %s", result["unsafe"])
+                log.error("plan refused by octoDNS: %s", result["unsafe"])
                 return 1
             sys.stdout.write(outputs(result))
             return 0
         result = run_sync(args.config_file)
     except ManagerException as e:
-        logging.error("%s", e)
+        log.error("%s", e)
         return 1
+    except Exception as e:  # a provider's own exception (botocore, requests, ...)
+        log.error("%s", provider_error(e))
+        return 2
     body = comment(args.config_file, result, args.title)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
