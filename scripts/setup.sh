@@ -13,6 +13,7 @@ command -v pdns_server >/dev/null 2>&1 || [ -x /usr/sbin/pdns_server ] || need_a
 command -v dig >/dev/null 2>&1 || need_apt+=(bind9-dnsutils)
 command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+command -v jq >/dev/null 2>&1 || need_apt+=(jq)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   log "installing system packages: ${need_apt[*]}"
   SUDO=""
