@@ -329,3 +329,25 @@ def test_a_writer_that_always_wins_exhausts_the_bounded_retry(origin, tmp_path):
     # Our last attempt is still a local commit on top of theirs: nothing lost, ready to retry.
     assert git(ours, "log", "-1", "--format=%s") == "example.com: add web.shop.production"
     assert git(ours, "rev-parse", "HEAD^") == git(origin, "rev-parse", "main~1")
+
+
+def test_local_changes_to_a_file_the_remote_changed_stop_the_move(
+    server, origin, tmp_path, git_env
+):
+    work = clone(origin, tmp_path / "work")
+    theirs = clone(origin, tmp_path / "theirs")
+    (work / "README.md").write_text("# dns\nstaged here\n")
+    git(work, "add", "README.md")
+    push_theirs(origin, theirs, "# dns\ntheirs\n")
+
+    proc = push(server, work, git_env)
+    assert proc.returncode == 2
+    error = next(line for line in proc.stderr.splitlines() if "ERROR" in line)
+    assert "cannot move the branch to the remote tip" in error
+    assert "README.md" in error and "commit or stash" in error
+    # Nothing moved and nothing was lost: our commit, and the staged edit, are as they were.
+    assert git(work, "log", "-1", "--format=%s") == (
+        "example.com: add api.shop.production, web.shop.production"
+    )
+    assert status(work) == ["M  README.md"]
+    assert git(work, "show", ":README.md") == "# dns\nstaged here"
