@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.moto_server import MotoServer, MotoServerError  # noqa: E402
+from tests.support.moto_server import MotoServer, MotoServerError
 
 log = logging.getLogger("local_moto")
 
