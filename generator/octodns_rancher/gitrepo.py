@@ -113,12 +113,12 @@ class GitRepo:
     def url(self, remote: str) -> str:
         """The remote's URL for messages, without credentials; ``remote`` itself if not a name."""
         proc = self.git("remote", "get-url", remote, check=False)
-        return redact(proc.stdout.strip() if proc.returncode == 0 else remote)
+        return clean(proc.stdout.strip() if proc.returncode == 0 else remote)
 
     def describe_remote(self, remote: str) -> str:
         """``origin (https://host/repo.git)``: the name and where it points, for errors."""
         url = self.url(remote)
-        return url if url == redact(remote) else f"{remote} ({url})"
+        return url if url == clean(remote) else f"{clean(remote)} ({url})"
 
     def is_own(self, sha: str, paths: set[str]) -> bool:
         """Whether commit ``sha`` is one the generator made for the files ``paths`` (relative).
