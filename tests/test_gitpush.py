@@ -105,7 +105,12 @@ def test_after_a_failed_push_the_next_run_rebuilds_its_own_commits(
 
 @pytest.mark.parametrize(
     "kind",
-    ["a commit of another file", "another file, with our trailer", "the zone file, by hand"],
+    [
+        "a commit of another file",
+        "another file, with our trailer",
+        "the zone file, by hand",
+        "a subject with terminal escapes",
+    ],
 )
 def test_recovery_never_moves_a_commit_it_did_not_make(server, origin, tmp_path, git_env, kind):
     work = clone(origin, tmp_path / "work")
@@ -117,7 +122,8 @@ def test_recovery_never_moves_a_commit_it_did_not_make(server, origin, tmp_path,
     else:
         (work / "README.md").write_text("# dns\nmine\n")
         trailer = f"\n\n{TRAILER}" if "trailer" in kind else ""
-        git(work, "commit", "--quiet", "-am", f"local work{trailer}")
+        subject = "local \x1b[2J\x1b]0;pwned\x07work" if "escapes" in kind else "local work"
+        git(work, "commit", "--quiet", "-am", f"{subject}{trailer}")
     mine = git(work, "rev-parse", "HEAD")
     push_theirs(origin, theirs, "# dns\ntheirs\n")
 
@@ -125,6 +131,7 @@ def test_recovery_never_moves_a_commit_it_did_not_make(server, origin, tmp_path,
     assert proc.returncode == 2
     assert "not made by octodns-rancher" in proc.stderr
     assert f"{mine[:12]} " in proc.stderr  # the commit is named
+    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
     assert "Traceback" not in proc.stderr
     # Nothing moved: the commit is still on the branch (under this run's own zone commit, if
     # this run restored the hand-edited file).
