@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 
 import pytest
@@ -46,3 +48,20 @@ def test_an_unreachable_provider_is_one_error_line(provider, config, command):
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("ERROR ") and "127.0.0.1" in lines[0]
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_the_failure_comment_carries_that_line(tmp_path):
+    """ci-plan.sh's comment for a failed plan shows the ERROR line, not a traceback's tail."""
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    shutil.copytree(ROOT / "zones", tmp_path / "zones")
+    env = {
+        **unreachable("route53"),
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "PYTHON": str(BIN / "python"),
+    }
+    proc = run(["bash", str(ROOT / "scripts" / "ci-plan.sh")], cwd=tmp_path, env=env)
+    assert proc.returncode == 1
+    comment = (tmp_path / "plan.md").read_text()
+    assert "**The plan failed** (the plan against the provider)" in comment
+    line = next(ln for ln in comment.splitlines() if "ERROR" in ln)
+    assert "the provider failed: EndpointConnectionError: Could not connect" in line
