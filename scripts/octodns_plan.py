@@ -19,12 +19,13 @@ from __future__ import annotations
 import argparse
 import io
 import logging
-import re
 import sys
 from typing import Any
 
 from octodns.manager import Manager, ManagerException
 from octodns.provider.plan import PlanMarkdown, UnsafePlan
+
+from octodns_rancher.redact import redact_text
 
 MARKER = "<!-- octodns-rancher-plan -->"
 log = logging.getLogger("octodns_plan")
@@ -122,7 +123,7 @@ def provider_error(e: BaseException) -> str:
     Credentials in URLs are removed; the full text of a long message is cut.
     """
     text = " ".join(str(e).split()) or "no details"
-    text = re.sub(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]*@", r"\1", text)
+    text = redact_text(text)
     if len(text) > 300:
         text = text[:297] + "..."
     return f"the provider failed: {type(e).__name__}: {text}"

@@ -238,7 +238,7 @@ def test_push_errors_show_the_cause_and_the_remote_without_credentials(
     proc = push(server, work, git_env)
     assert proc.returncode == 2
     error = next(line for line in proc.stderr.splitlines() if "ERROR" in line)
-    assert "git push origin (https://127.0.0.1:1/dns.git) main failed" in error
+    assert "git push origin (https://***@127.0.0.1:1/dns.git) main failed" in error
     assert "fatal: unable to access" in error  # the cause, not "and the repository exists."
     assert "s3cret" not in proc.stderr and "deploy" not in proc.stderr
 

@@ -15,7 +15,7 @@ This is also how a run recovers from an earlier one whose push failed (an unreac
 remote): the earlier commit is still local; it is pushed as it is if the remote has not moved,
 and rebuilt on the remote tip if it has. Files the user had staged stay staged throughout.
 A push that cannot reach the remote at all is not a refusal: it fails at once with git's
-reason and the remote's URL (credentials removed), and the next run tries again.
+reason and the remote's URL (credentials masked), and the next run tries again.
 """
 
 from __future__ import annotations

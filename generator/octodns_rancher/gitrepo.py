@@ -5,8 +5,8 @@ semantics: a commit with pathspecs ignores anything else the user has staged). E
 the generator makes ends with the trailer ``Generated-by: octodns-rancher``; a commit is the
 generator's own (``GitRepo.is_own``) only if it has that trailer, one parent, and changes
 nothing but the zone's generated files, so a user's commit is never taken for one of ours.
-Errors name the git command and show git's own reason, with control characters and the
-credentials in URLs removed.
+Errors name the git command and show git's own reason, with control characters removed and
+the credentials in URLs masked (``redact``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .errors import PublishError
 from .publish import Summary
+from .redact import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -177,20 +178,14 @@ def _git(
 # ANSI escape sequences (CSI and OSC) and the other control characters a remote's hook may print.
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_USERINFO = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]*@")
 CAUSE_LINES = 5
 CAUSE_WIDTH = 200
-
-
-def redact(text: str) -> str:
-    """``text`` with the user-info (user, password, token) of every URL in it removed."""
-    return _USERINFO.sub(r"\1", text)
 
 
 def clean(line: str) -> str:
     """One line of git's or a remote's output, safe to log: no escapes, no credentials, capped."""
     line = _CONTROLS.sub("", _ESCAPES.sub("", line)).strip()
-    line = redact(line)
+    line = redact_text(line)
     return line if len(line) <= CAUSE_WIDTH else line[: CAUSE_WIDTH - 3] + "..."
 
 
