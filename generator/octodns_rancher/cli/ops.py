@@ -27,7 +27,7 @@ def add_init(sub: Any) -> None:
     p.add_argument("--environment", required=True, help="Rancher environment name")
     p.add_argument(
         "--provider",
-        choices=("route53", "powerdns", "powerdns-axfr", "yaml"),  # config.PROVIDERS
+        choices=("route53", "powerdns", "powerdns-axfr", "rfc2136", "yaml"),  # config.PROVIDERS
         default="route53",
         help="octoDNS target (default %(default)s); powerdns-axfr reads PowerDNS with a "
         "TSIG-signed zone transfer and cannot write: the config of the pull requests' plan",
