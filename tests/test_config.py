@@ -61,9 +61,7 @@ def test_rfc2136_config_validates_with_both_ownership_models_and_policies(
     )
     (tmp_path / "zones").mkdir()
     shutil.copy(FIXTURES / "golden" / "example.com.yaml", tmp_path / "zones")
-    proc = run(
-        ["octodns-validate", "--config-file", str(config)], cwd=tmp_path, env=DUMMY_RFC2136
-    )
+    proc = run(["octodns-validate", "--config-file", str(config)], cwd=tmp_path, env=DUMMY_RFC2136)
     assert proc.returncode == 0, proc.stderr
     data = yaml.safe_load(config.read_text())
     target = data["providers"]["rfc2136"]

@@ -61,10 +61,14 @@ class Rfc2136Provider(_UpstreamProvider):
     ) -> None:
         super().__init__(id, *args, **kwargs)
         self.log = logging.getLogger(f"{self.__class__.__name__}[{id}]")
+        # octoDNS's env/NAME turns digits into numbers; a key name or secret is text.
+        for attr in ("key_name", "key_secret", "key_algorithm"):
+            if getattr(self, attr) is not None:
+                setattr(self, attr, str(getattr(self, attr)))
         self.max_message_bytes = int(max_message_bytes)
         if not MIN_MESSAGE <= self.max_message_bytes <= MAX_MESSAGE:
-            raise Rfc2136Error(
-                f"{self._who}: max_message_bytes must be {MIN_MESSAGE}-{MAX_MESSAGE}, "
+            raise self._fail(
+                f"max_message_bytes must be {MIN_MESSAGE}-{MAX_MESSAGE}, "
                 f"got {self.max_message_bytes}"
             )
         self.update_batch_size = int(update_batch_size) if update_batch_size else None
@@ -80,22 +84,22 @@ class Rfc2136Provider(_UpstreamProvider):
         if self.key_name is None and self.key_secret is None:
             return
         if not self.key_name or not self.key_secret:
-            raise Rfc2136Error(
-                f"{self._who}: give both a TSIG key name and its secret "
+            raise self._fail(
+                "give both a TSIG key name and its secret "
                 "(RFC2136_TSIG_KEYNAME and RFC2136_TSIG_SECRET in the rendered config)"
             )
         try:
             dns.tsigkeyring.from_text({self.key_name: self.key_secret})
         except (binascii.Error, ValueError, dns.exception.DNSException) as e:
-            raise Rfc2136Error(
-                f"{self._who}: the secret of TSIG key {self.key_name!r} is not valid base64 "
+            raise self._fail(
+                f"the secret of TSIG key {self.key_name!r} is not valid base64 "
                 f"({e}); use the secret from the key statement, as tsig-keygen prints it"
             ) from None
         try:
             dns.tsig.get_context(dns.tsig.Key(self.key_name, self.key_secret, self._algorithm))
         except (NotImplementedError, KeyError, dns.exception.DNSException):
-            raise Rfc2136Error(
-                f"{self._who}: unknown TSIG algorithm {self._algorithm!r}; use one of "
+            raise self._fail(
+                f"unknown TSIG algorithm {self._algorithm!r}; use one of "
                 "hmac-sha256, hmac-sha512, hmac-sha384, hmac-sha224, hmac-sha1, hmac-md5"
             ) from None
 

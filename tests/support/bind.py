@@ -38,6 +38,7 @@ import dns.name
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.tsig
 import dns.tsigkeyring
 import dns.update
 import dns.zone
@@ -232,15 +233,17 @@ zone "{self.zone}" {{
             return dict(json.load(resp).get("nsstats", {}))
 
     # -- the operator's hand, with the admin key -------------------------------------------
-    def _keyring(self) -> dict[dns.name.Name, dns.tsig.Key]:
-        return dns.tsigkeyring.from_text({ADMIN: (ALGORITHM, self.admin_secret)})
+    def keyring(self, key: str = ADMIN) -> dict[dns.name.Name, dns.tsig.Key]:
+        secret = {ADMIN: self.admin_secret, KEY: self.secret}[key]
+        return dns.tsigkeyring.from_text({key: (ALGORITHM, secret)})
+
+    def update(self, key: str = ADMIN) -> dns.update.UpdateMessage:
+        """An empty dynamic update of the zone, signed with ``key`` when sent."""
+        return dns.update.UpdateMessage(f"{self.zone}.", keyring=self.keyring(key))
 
     def send(self, update: dns.update.UpdateMessage) -> int:
         """Send a dynamic update over TCP; named's rcode."""
         return dns.query.tcp(update, "127.0.0.1", port=self.port, timeout=10).rcode()
-
-    def _admin_update(self) -> dns.update.UpdateMessage:
-        return dns.update.UpdateMessage(f"{self.zone}.", keyring=self._keyring())
 
     def _apply(self, update: dns.update.UpdateMessage) -> None:
         rcode = self.send(update)
@@ -249,18 +252,18 @@ zone "{self.zone}" {{
 
     def set_record(self, name: str, rtype: str, values: list[str], ttl: int = 300) -> None:
         """Create or replace a record set by hand, as someone outside octoDNS would."""
-        update = self._admin_update()
+        update = self.update()
         update.replace(_fqdn(name), ttl, rtype, *values)
         self._apply(update)
 
     def delete_record(self, name: str, rtype: str) -> None:
-        update = self._admin_update()
+        update = self.update()
         update.delete(_fqdn(name), rtype)
         self._apply(update)
 
     def clear(self) -> None:
         """Delete every record set but the apex's SOA and NS: the reset between tests."""
-        update = self._admin_update()
+        update = self.update()
         for (fqdn, rtype), _ in self.rrsets().items():
             if fqdn == f"{self.zone}." and rtype in ("SOA", "NS"):
                 continue
@@ -276,7 +279,7 @@ zone "{self.zone}" {{
             "127.0.0.1",
             f"{self.zone}.",
             port=self.port,
-            keyring=self._keyring(),
+            keyring=self.keyring(),
             keyname=ADMIN,
             timeout=10,
             lifetime=30,
