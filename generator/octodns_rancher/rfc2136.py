@@ -24,8 +24,14 @@ import logging
 from collections.abc import Iterator
 
 import dns.exception
+import dns.name
+import dns.opcode
 import dns.query
 import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.renderer
 import dns.tsig
 import dns.tsigkeyring
 import dns.xfr
@@ -36,7 +42,9 @@ from octodns_bind import Rfc2136Provider as _UpstreamProvider
 
 MAX_MESSAGE = 65535  # a DNS message over TCP: two length bytes
 MIN_MESSAGE = 512
-DEFAULT_ALGORITHM = "hmac-sha256"  # dnspython's default, and BIND's tsig-keygen's
+DEFAULT_ALGORITHM = "hmac-sha256"
+_RENDERINGS = 5  # at most this many renderings to fill one message
+_FULL = 0.95  # a message this full is full enough  # dnspython's default, and BIND's tsig-keygen's
 
 
 class Rfc2136Error(Exception):
@@ -191,49 +199,90 @@ class Rfc2136Provider(_UpstreamProvider):
         return "see the server's log"
 
     def _messages(self, zone: str, changes) -> Iterator[tuple[UpdateMessage, list]]:
-        """Update messages holding whole changes, each at most ``max_message_bytes``."""
+        """Update messages holding whole changes in plan order, each at most
+        ``max_message_bytes`` on the wire, TSIG included.
+
+        The changes are rendered one after another as the message will render them (same
+        header, zone section, record sets and name compression); the change that no longer
+        fits starts the next message. ``_apply`` builds every message before sending any.
+        """
         auth = self._auth_params()
-        empty = len(UpdateMessage(zone, **auth).to_wire())
-        budget = self.max_message_bytes - empty
-        bare = len(UpdateMessage(zone).to_wire())
-        update, batch, used = UpdateMessage(zone, **auth), [], 0
+        signature = len(UpdateMessage(zone, **auth).to_wire()) - len(UpdateMessage(zone).to_wire())
+        budget = self.max_message_bytes - signature
+        draft, batch = _Draft(zone, budget), []
         for change in changes:
-            size = _change_size(zone, change, bare)
-            if size > budget:
-                raise self._fail(
-                    f"{change.record.fqdn} {change.record._type} needs {size} bytes, more than "
-                    f"an update message holds ({budget} of {self.max_message_bytes}); "
-                    "nothing was sent"
-                )
+            op = _Operation(zone, change)
             full = self.update_batch_size and len(batch) >= self.update_batch_size
-            if batch and (used + size > budget or full):
-                yield update, batch
-                update, batch, used = UpdateMessage(zone, **auth), [], 0
-            _add(update, change)
-            batch.append(change)
-            used += size
+            if not full and draft.fits(op):
+                batch.append(op)
+                continue
+            if batch:
+                yield self._update(zone, auth, batch), [o.change for o in batch]
+            draft, batch = _Draft(zone, budget), [op]
+            if not draft.fits(op):
+                record = change.record
+                raise self._fail(
+                    f"{record.fqdn} {record._type} is larger than an update message may be "
+                    f"({self.max_message_bytes} bytes); nothing was sent"
+                )
         if batch:
-            yield update, batch
+            yield self._update(zone, auth, batch), [o.change for o in batch]
+
+    @staticmethod
+    def _update(zone: str, auth: dict, ops: list[_Operation]) -> UpdateMessage:
+        update = UpdateMessage(zone, **auth)
+        for op in ops:
+            op.add_to(update)
+        return update
 
 
-def _add(update: UpdateMessage, change) -> None:
-    """The change's operations, as upstream writes them."""
-    name, ttl, rtype, rdatas = change.record.rrs
-    if isinstance(change, Create):
-        update.add(name, ttl, rtype, *rdatas)
-    elif isinstance(change, Update):
-        update.replace(name, ttl, rtype, *rdatas)
-    else:
-        update.delete(name, rtype, *rdatas)
+class _Draft:
+    """An update message being filled, rendered as ``Message.to_wire`` renders it."""
+
+    def __init__(self, zone: str, max_size: int) -> None:
+        self.renderer = dns.renderer.Renderer(0, dns.opcode.to_flags(dns.opcode.UPDATE), max_size)
+        self.renderer.add_question(dns.name.from_text(zone), dns.rdatatype.SOA)
+
+    def fits(self, op: _Operation) -> bool:
+        """Add the change's record sets if they fit (the draft is of no use once one did
+        not)."""
+        try:
+            for rrset in op.rrsets:
+                self.renderer.add_rrset(dns.renderer.AUTHORITY, rrset)
+        except dns.exception.TooBig:
+            return False
+        return True
 
 
-def _change_size(zone: str, change, bare: int) -> int:
-    """The bytes a change adds to a message (``bare``: an empty message's): measured alone,
-    without name compression against the rest of the message, so never less than what it
-    adds to a shared message."""
-    alone = UpdateMessage(zone)
-    _add(alone, change)
-    return len(alone.to_wire()) - bare
+class _Operation:
+    """One change as upstream writes it: add for a Create, replace for an Update, delete of
+    its values for a Delete."""
+
+    def __init__(self, zone: str, change) -> None:
+        self.change = change
+        name, self.ttl, rtype, values = _rrset(change.record)
+        self.owner = dns.name.from_text(name)
+        self.rdatas = [dns.rdata.from_text(dns.rdataclass.IN, rtype, v) for v in values]
+        alone = UpdateMessage(zone)
+        self.add_to(alone)
+        self.rrsets = list(alone.update)
+
+    def add_to(self, update: UpdateMessage) -> None:
+        if isinstance(self.change, Create):
+            update.add(self.owner, self.ttl, *self.rdatas)
+        elif isinstance(self.change, Update):
+            update.replace(self.owner, self.ttl, *self.rdatas)
+        else:
+            update.delete(self.owner, *self.rdatas)
+
+
+def _rrset(record) -> tuple[str, int, str, list[str]]:
+    """(fqdn, ttl, type, values in presentation format): ``to_rrset`` from octoDNS 1.22 on,
+    ``rrs`` (deprecated there) before."""
+    if hasattr(record, "to_rrset"):
+        rrset = record.to_rrset()
+        return rrset.name, rrset.ttl, rrset._type, rrset.rdatas
+    return record.rrs
 
 
 def _names(changes) -> str:
