@@ -105,3 +105,10 @@ def test_numbers_from_the_environment_are_text():
     p = provider(key_name=1234, port="5353")
     assert p.key_name == "1234" and p.port == 5353
     assert "1234" in str(p._auth_params()["keyring"])
+
+
+def test_variables_set_but_empty_mean_the_defaults():
+    """GitHub Actions passes an unset variable as ""."""
+    p = provider(port="", key_algorithm="", timeout="")
+    assert (p.port, p.key_algorithm, p.timeout) == (53, None, 15.0)
+    assert "hmac-sha256" in p._key_text()

@@ -67,6 +67,10 @@ class Rfc2136Provider(_UpstreamProvider):
         update_batch_size: int | str | None = None,
         **kwargs,
     ) -> None:
+        # A CI variable that is not set arrives as "" (GitHub Actions): the default then.
+        for name, default in (("port", 53), ("key_algorithm", None), ("timeout", 15)):
+            if name in kwargs and str(kwargs[name]).strip() == "":
+                kwargs[name] = default
         super().__init__(id, *args, **kwargs)
         self.log = logging.getLogger(f"{self.__class__.__name__}[{id}]")
         # octoDNS's env/NAME turns digits into numbers; a key name or secret is text.

@@ -33,11 +33,9 @@ def error_lines(text: str) -> list[str]:
         ({"RFC2136_TSIG_KEYNAME": "nobody"}, "does not know the TSIG key 'nobody'"),
         ({"RFC2136_TSIG_ALGORITHM": "hmac-sha512"}, "(hmac-sha512) (BADKEY)"),
         ({"RFC2136_TSIG_SECRET": "not base64!"}, "is not valid base64"),
-        ({"RFC2136_TSIG_SECRET": ""}, "give both a TSIG key name and its secret"),
-        ({"RFC2136_TSIG_ALGORITHM": "hmac-sha3"}, "unknown TSIG algorithm 'hmac-sha3'"),
         ({"RFC2136_PORT": "1"}, "zone transfer of example.com. from 127.0.0.1:1 failed"),
     ],
-    ids=["secret", "key-name", "algorithm", "base64", "empty", "unknown-algorithm", "no-server"],
+    ids=["secret", "key-name", "algorithm", "base64", "no-server"],
 )
 def test_a_wrong_key_is_one_clear_error_and_changes_nothing(
     tmp_path, metadata_server: MetadataServer, bind: BindTarget, env: dict[str, str], says: str
@@ -53,6 +51,21 @@ def test_a_wrong_key_is_one_clear_error_and_changes_nothing(
     assert says in errors[0]
     assert bind.records() == before
     assert bind.answer("web.shop.production") is None
+
+
+def test_the_secret_is_never_printed_even_at_debug(
+    tmp_path, metadata_server: MetadataServer, bind: BindTarget
+):
+    site = Site(tmp_path / "site", metadata_server.url, bind)
+    metadata_server.reload(shop({"web": ["h0"]}))
+    site.generate()
+    wrong = site.sync("--debug", env={"RFC2136_TSIG_SECRET": OTHER_SECRET})
+    right = site.sync("--debug")
+    assert wrong.returncode != 0 and right.returncode == 0, output(right)[-2000:]
+    assert bind.answer("web.shop.production") == (300, ips("h0"))
+    for secret in (bind.env["RFC2136_TSIG_SECRET"], OTHER_SECRET):
+        assert secret not in output(wrong) + output(right)
+        assert secret not in site.config.read_text()
 
 
 def test_a_missing_secret_is_named_by_octodns(
