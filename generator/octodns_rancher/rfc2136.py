@@ -200,6 +200,11 @@ class Rfc2136Provider(_UpstreamProvider):
             )
         if rcode == dns.rcode.NOTAUTH:
             return f"the server is not authoritative for the zone, or the {self._key_text()} was not accepted"
+        if rcode == dns.rcode.SERVFAIL:
+            return (
+                "the server could not apply it; BIND does this for a record set of more "
+                "values than its max-records-per-type (100 by default): see the server's log"
+            )
         return "see the server's log"
 
     def _messages(self, zone: str, changes) -> Iterator[tuple[UpdateMessage, list]]:
