@@ -8,10 +8,12 @@ transfers and update operations, and changes two things:
 - **Message size.** Upstream puts a fixed number of changes (``update_batch_size``, 1000) in
   each update message. A DNS message over TCP holds at most 65,535 bytes, and 1000 changes of
   records with a few values each (every host of an environment) do not fit: dnspython refuses
-  to send the message, after the earlier messages of the same sync were applied. Here each
-  message is filled up to ``max_message_bytes`` counted on the wire (TSIG included), every
-  change whole inside one message (each message is applied atomically by the server), in
-  plan order. A change too large for any message fails before anything is sent.
+  to send the message, after the earlier messages of the same sync were applied. Here the
+  changes are rendered in plan order as the message renders them, and each message is
+  filled up to ``max_message_bytes`` on the wire (TSIG included), every change whole inside
+  one message (the server applies a message as a whole or not at all). Every message is
+  built before the first is sent, so a change too large for any message fails with nothing
+  sent.
 - **Errors.** A key the server does not know, a wrong secret, a refused transfer or update, a
   server that does not answer: one ERROR line naming the server, the zone, the key and what
   to check, instead of dnspython's "The peer didn't like the signature we sent".
@@ -42,9 +44,7 @@ from octodns_bind import Rfc2136Provider as _UpstreamProvider
 
 MAX_MESSAGE = 65535  # a DNS message over TCP: two length bytes
 MIN_MESSAGE = 512
-DEFAULT_ALGORITHM = "hmac-sha256"
-_RENDERINGS = 5  # at most this many renderings to fill one message
-_FULL = 0.95  # a message this full is full enough  # dnspython's default, and BIND's tsig-keygen's
+DEFAULT_ALGORITHM = "hmac-sha256"  # dnspython's default, and BIND's tsig-keygen's
 
 
 class Rfc2136Error(Exception):

@@ -16,7 +16,8 @@ import base64
 import pytest
 
 from tests.conftest import run
-from tests.e2e.conftest import HOSTS, BindTarget, Site, ips, output, shop
+from tests.e2e.conftest import HOSTS, ZONE, BindTarget, Site, ips, output, shop
+from tests.support.bind import ADMIN, Bind
 from tests.support.metadata_server import MetadataServer
 
 OTHER_SECRET = base64.b64encode(b"not the key's secret, 32 bytes!!").decode()
@@ -51,6 +52,21 @@ def test_a_wrong_key_is_one_clear_error_and_changes_nothing(
     assert says in errors[0]
     assert bind.records() == before
     assert bind.answer("web.shop.production") is None
+
+
+def test_a_key_the_zone_does_not_let_transfer_is_named(tmp_path, metadata_server: MetadataServer):
+    with Bind(ZONE, transfer_keys=[ADMIN]) as server:
+        target = BindTarget(server)
+        site = Site(tmp_path / "site", metadata_server.url, target)
+        metadata_server.reload(shop({"web": ["h0"]}))
+        site.generate()
+        proc = site.sync()
+        assert proc.returncode != 0
+        errors = error_lines(output(proc))
+        assert len(errors) == 1, output(proc)[-3000:]
+        assert "the server refused the zone transfer (REFUSED) to the TSIG key" in errors[0]
+        assert "allow-transfer must name key octodns-rancher" in errors[0]
+        assert target.answer("web.shop.production") is None
 
 
 def test_the_secret_is_never_printed_even_at_debug(

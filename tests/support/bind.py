@@ -67,9 +67,11 @@ class Bind:
         zone: str,
         grants: Iterable[str] = OPEN_POLICY,
         startup_timeout: float = 20.0,
+        transfer_keys: Iterable[str] = (KEY, ADMIN),
     ) -> None:
         self.zone = zone.rstrip(".")
         self.grants = tuple(grants)
+        self.transfer_keys = tuple(transfer_keys)
         self.startup_timeout = startup_timeout
         self.secret = _secret()
         self.admin_secret = _secret()
@@ -123,6 +125,7 @@ class Bind:
         for jnl in wd.glob("*.jnl"):
             jnl.unlink()
         grants = "\n".join(f"    {g}" for g in (f"grant {ADMIN} zonesub ANY;", *self.grants))
+        transfer = " ".join(f"key {k};" for k in self.transfer_keys) or "none;"
         (wd / "named.conf").write_text(
             f"""key "{KEY}" {{ algorithm {ALGORITHM}; secret "{self.secret}"; }};
 key "{ADMIN}" {{ algorithm {ALGORITHM}; secret "{self.admin_secret}"; }};
@@ -151,7 +154,7 @@ logging {{
 zone "{self.zone}" {{
   type primary;
   file "{zone_file}";
-  allow-transfer {{ key {KEY}; key {ADMIN}; }};
+  allow-transfer {{ {transfer} }};
   update-policy {{
 {grants}
   }};
