@@ -91,12 +91,12 @@ class Bind:
         for _ in range(3):  # a free port can be taken between probing and binding
             self.port, self.stats_port = free_port(), free_port()
             self._write_config()
-            with (self.workdir / "named.stderr").open("wb") as stderr:
+            with (self.workdir / "named.out").open("wb") as out:
                 self.proc = subprocess.Popen(
                     [binary, *self._args()],
                     stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=stderr,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
                 )
             last_error = self._wait_ready()
             if not last_error:
@@ -108,9 +108,11 @@ class Bind:
 
     def _args(self) -> list[str]:
         assert self.workdir is not None
-        # -f: foreground; -u only when root (named refuses to drop to a user otherwise).
+        # -f: foreground; -L: what it logs before it reads the logging statement (a config
+        # error) to a file, not to syslog; -u only when root.
         user = ["-u", "root"] if _is_root() else []
-        return ["-f", "-c", str(self.workdir / "named.conf"), *user]
+        startup = str(self.workdir / "named.stderr")
+        return ["-f", "-L", startup, "-c", str(self.workdir / "named.conf"), *user]
 
     def _write_config(self) -> None:
         wd = self.workdir
@@ -180,10 +182,10 @@ zone "{self.zone}" {{
         return f"not ready after {self.startup_timeout:.0f}s ({error})"
 
     def log(self) -> str:
-        """named's log (and anything it wrote to stderr before opening it)."""
+        """named's log: what it wrote before and after reading its logging statement."""
         if not self.workdir:
             return ""
-        parts = [self.workdir / "named.stderr", self.workdir / "named.log"]
+        parts = [self.workdir / n for n in ("named.out", "named.stderr", "named.log")]
         text = "".join(p.read_text(errors="replace") for p in parts if p.exists())
         if "permission denied" in text.lower():
             text += (
