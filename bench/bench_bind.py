@@ -6,7 +6,8 @@ sync with nothing to do, and a sync after 10 % of the services moved host. octoD
 runs in this process with the config ``octodns-rancher init --provider rfc2136`` writes
 (``octodns_rancher.rfc2136.Rfc2136Provider`` and the ownership processor). named's own counters
 (its statistics channel) count what it received: update messages applied (``UpdateDone``) and
-refused, zone transfers served, requests over TCP.
+refused, zone transfers served, requests over TCP. Beside the wall time, the CPU seconds of this
+process and of named, which a machine shared with other work does not inflate.
 
 Two other ways of sending the initial sync are measured on a fresh named each:
 
@@ -65,6 +66,15 @@ class Phase:
     tcp_requests: int = 0
     scaled_from: int = 0
     result: str = "applied"
+    cpu: float = 0.0  # this process's CPU seconds (octoDNS, dnspython)
+    named_cpu: float = 0.0  # named's CPU seconds
+
+
+def named_cpu(bind: Bind) -> float:
+    """named's user and system CPU seconds so far, from /proc."""
+    assert bind.proc is not None
+    fields = Path(f"/proc/{bind.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def counters(bind: Bind) -> dict[str, int]:
@@ -78,7 +88,7 @@ def counters(bind: Bind) -> dict[str, int]:
 
 
 def sync(config: Path, bind: Bind, approach: str, phase: str, changed: tuple[int, int]) -> Phase:
-    before = counters(bind)
+    before, cpu, ncpu = counters(bind), time.process_time(), named_cpu(bind)
     start = time.perf_counter()
     result = "applied"
     try:
@@ -90,14 +100,16 @@ def sync(config: Path, bind: Bind, approach: str, phase: str, changed: tuple[int
     seconds = time.perf_counter() - start
     after = counters(bind)
     delta = {k: after[k] - before[k] for k in after}
-    return Phase(approach, phase, changed[0], changed[1], seconds, result=result, **delta)
+    p = Phase(approach, phase, changed[0], changed[1], seconds, result=result, **delta)
+    p.cpu, p.named_cpu = time.process_time() - cpu, named_cpu(bind) - ncpu
+    return p
 
 
 def per_record(bind: Bind, text: str, sample: int, total: tuple[int, int]) -> Phase:
     """One update message per record set, as Rancher's RFC 2136 provider sent them."""
     records = entries(text)
     names = sorted(records)[:sample]
-    before = counters(bind)
+    before, cpu, ncpu = counters(bind), time.process_time(), named_cpu(bind)
     start = time.perf_counter()
     for name in names:
         entry = records[name]
@@ -114,6 +126,8 @@ def per_record(bind: Bind, text: str, sample: int, total: tuple[int, int]) -> Ph
     p.updates = round((after["updates"] - before["updates"]) * factor)
     p.tcp_requests = round((after["tcp_requests"] - before["tcp_requests"]) * factor)
     p.scaled_from = len(names)
+    p.cpu = (time.process_time() - cpu) * factor
+    p.named_cpu = (named_cpu(bind) - ncpu) * factor
     return p
 
 
@@ -159,8 +173,8 @@ def run(records: int, spread: int, sample: int, ownership: str) -> list[Phase]:
 def table(phases: list[Phase]) -> str:
     lines = [
         "| approach | sync | records (values) changed | update messages | refused "
-        "| zone transfers | TCP requests | wall time | result |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| zone transfers | TCP requests | wall time | CPU: octoDNS | CPU: named | result |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for p in phases:
         measured = f"{p.seconds:.1f} s"
@@ -168,7 +182,8 @@ def table(phases: list[Phase]) -> str:
             measured += f" (scaled from {p.scaled_from:,})"
         lines.append(
             f"| {p.approach} | {p.phase} | {p.records:,} ({p.values:,}) | {p.updates:,} | "
-            f"{p.refused} | {p.transfers} | {p.tcp_requests:,} | {measured} | {p.result} |"
+            f"{p.refused} | {p.transfers} | {p.tcp_requests:,} | {measured} | {p.cpu:.1f} s | "
+            f"{p.named_cpu:.1f} s | {p.result} |"
         )
     return "\n".join(lines)
 
