@@ -14,9 +14,9 @@ DNS over UDP and TCP on a free unprivileged port, and two TSIG keys::
   ``delete_record``) and zone reads (``rrsets``, by zone transfer) are dynamic updates and
   transfers signed with it, as ``nsupdate``/``dig axfr`` would be.
 
-Answers come from the DNS port, as a resolver sees them. The update log (``updates()``) lists
-every dynamic update named approved or refused. If named cannot start, ``BindError`` says why
-with named's own log: tests fail, they never skip.
+Answers come from the DNS port, as a resolver sees them. ``counters()`` reads named's statistics
+channel: update messages applied and refused, zone transfers served. If named cannot start,
+``BindError`` says why with named's own log: tests fail, they never skip.
 """
 
 from __future__ import annotations
