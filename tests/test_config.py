@@ -70,7 +70,7 @@ def test_rfc2136_config_validates_with_both_ownership_models_and_policies(
     zone = data["zones"]["example.com."]
     assert zone["targets"] == ["rfc2136"]
     assert zone["processors"][:2] == ["rancher-subtree", "ownership"]
-    assert data["processors"]["rancher-subtree"]["allowlist"] == ["/\\.production$/"]
+    assert data["processors"]["rancher-subtree"]["allowlist"] == [allowlist_pattern("Production")]
     assert ("upsert-only" in zone["processors"]) == (policy == "upsert-only")
 
 
