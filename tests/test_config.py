@@ -12,7 +12,7 @@ from octodns.provider.yaml import YamlProvider
 from octodns.record import Record
 from octodns.zone import Zone
 
-from octodns_rancher.config import allowlist_pattern, render_octodns_config
+from octodns_rancher.config import PROVIDERS, allowlist_pattern, render_octodns_config
 from octodns_rancher.errors import ConfigError
 from tests.conftest import FIXTURES, ROOT, run
 
@@ -32,7 +32,7 @@ def test_shipped_config_is_what_init_renders():
 
 
 def test_no_credentials_in_rendered_configs():
-    for provider in ("route53", "powerdns", "yaml"):
+    for provider in PROVIDERS:
         data = yaml.safe_load(render_octodns_config("example.com", "prod", provider=provider))
         for name, cfg in data["providers"].items():
             for key, value in cfg.items():
@@ -40,10 +40,45 @@ def test_no_credentials_in_rendered_configs():
                     assert str(value).startswith("env/"), (provider, name, key)
 
 
+# A key octoDNS can load (validation starts the providers; nothing is sent to the server).
+DUMMY_RFC2136 = {
+    "RFC2136_HOST": "127.0.0.1",
+    "RFC2136_TSIG_KEYNAME": "octodns-rancher",
+    "RFC2136_TSIG_SECRET": "dmFsaWRhdGUtb25seS12YWxpZGF0ZS1vbmx5LXZhbGlkYXQ=",
+}
+
+
+@pytest.mark.parametrize("ownership", ["record", "subtree"])
+@pytest.mark.parametrize("policy", ["sync", "upsert-only"])
+def test_rfc2136_config_validates_with_both_ownership_models_and_policies(
+    tmp_path, ownership, policy
+):
+    config = tmp_path / "octodns.yaml"
+    config.write_text(
+        render_octodns_config(
+            "example.com", "Production", "rfc2136", policy=policy, ownership=ownership
+        )
+    )
+    (tmp_path / "zones").mkdir()
+    shutil.copy(FIXTURES / "golden" / "example.com.yaml", tmp_path / "zones")
+    proc = run(["octodns-validate", "--config-file", str(config)], cwd=tmp_path, env=DUMMY_RFC2136)
+    assert proc.returncode == 0, proc.stderr
+    data = yaml.safe_load(config.read_text())
+    target = data["providers"]["rfc2136"]
+    assert target["class"] == "octodns_rancher.rfc2136.Rfc2136Provider"
+    assert target["key_secret"] == "env/RFC2136_TSIG_SECRET"
+    zone = data["zones"]["example.com."]
+    assert zone["targets"] == ["rfc2136"]
+    assert zone["processors"][:2] == ["rancher-subtree", "ownership"]
+    assert data["processors"]["rancher-subtree"]["allowlist"] == [allowlist_pattern("Production")]
+    assert ("upsert-only" in zone["processors"]) == (policy == "upsert-only")
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"provider": "bind"}, "unknown provider"),
+        ({"provider": "nsupdate"}, "unknown provider"),
         ({"policy": "create-only"}, "unknown policy"),
         ({"environment": "___"}, "does not make a valid DNS label"),
     ],

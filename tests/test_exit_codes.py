@@ -295,6 +295,13 @@ CASES: dict[str, Case] = {
     "iam-policy bad id": Case(
         ["iam-policy", "--hosted-zone-id", 'Z"1'], message="invalid hosted zone id"
     ),
+    "bind-policy bad key name": Case(
+        ["bind-policy", "--zone", "example.com", "--environment", "p", "--key-name", 'k"; };'],
+        message="invalid TSIG key name",
+    ),
+    "bind-policy no environment": Case(
+        ["bind-policy", "--zone", "example.com"], message="no environment given"
+    ),
     "migrate without a config": Case(
         ["migrate", "--config-file", "nope.yaml"], message="nope.yaml not found"
     ),

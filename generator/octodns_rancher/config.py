@@ -21,7 +21,7 @@ from .records import Settings, environment_label
 
 # "powerdns-axfr": PowerDNS read through a TSIG-signed zone transfer, for plans only; its
 # target keeps the name "powerdns", so its plan reads (and checksums) like the API's.
-PROVIDERS = ("route53", "powerdns", "powerdns-axfr", "yaml")
+PROVIDERS = ("route53", "powerdns", "powerdns-axfr", "rfc2136", "yaml")
 TARGET_NAMES = {"powerdns-axfr": "powerdns"}
 POLICIES = ("sync", "upsert-only")
 # "record": a TXT marker per record (RancherOwnership); "subtree": one marker claims

@@ -1,10 +1,11 @@
-"""End-to-end fixtures: PowerDNS and a moto Route53 server (one each per session), a rancher-metadata
-server per test, and ``Site``: one operator's checkout driven through the real commands.
+"""End-to-end fixtures: PowerDNS, BIND 9 (``named``, written by RFC 2136 dynamic updates) and a
+moto Route53 server (one each per session), a rancher-metadata server per test, and ``Site``: one
+operator's checkout driven through the real commands.
 
 Every test goes metadata over HTTP → ``octodns-rancher generate`` → ``octodns-sync`` → the
-provider, and reads the result back from the provider: DNS answers from PowerDNS's port,
-``list_resource_record_sets`` from moto. Both providers start with the same zone holding records
-that are not ours (``OUTSIDE``), which no sync may ever change.
+provider, and reads the result back from the provider: DNS answers from PowerDNS's and named's
+ports, ``list_resource_record_sets`` from moto. Every provider starts with the same zone holding
+records that are not ours (``OUTSIDE``), which no sync may ever change.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from octodns_rancher.config import render_octodns_config
 from tests.conftest import run
 from tests.support import scenario
+from tests.support.bind import Bind
 from tests.support.metadata_server import MetadataServer
 from tests.support.moto_server import MotoServer
 from tests.support.pdns import Answer, PowerDns
@@ -99,6 +101,40 @@ class PowerDnsTarget(Target):
         self.pdns.delete_record(ZONE, f"{name}.{ZONE}", rtype)
 
 
+class BindTarget(Target):
+    """named, written by octoDNS with dynamic updates signed by the ``octodns-rancher`` key; hand
+    edits are dynamic updates signed by the ``admin`` key, as an operator's ``nsupdate``."""
+
+    name = "rfc2136"
+
+    def __init__(self, bind: Bind) -> None:
+        self.bind = bind
+        self.env = bind.env
+
+    def reset(self) -> None:
+        self.bind.clear()
+        for (name, rtype), ans in OUTSIDE.items():
+            self.put(name, rtype, ans.values, ans.ttl)
+
+    def records(self) -> dict[tuple[str, str], Answer]:
+        out = {}
+        for (fqdn, rtype), ans in self.bind.rrsets().items():
+            name = _relative(fqdn)
+            if (rtype not in ("SOA", "NS") or name) and name != "ns1":
+                out[(name, rtype)] = ans
+        return out
+
+    def answer(self, name: str, rtype: str = "A") -> Answer | None:
+        """What a resolver gets from named's DNS port."""
+        return self.bind.query(f"{name}.{ZONE}", rtype)
+
+    def put(self, name: str, rtype: str, values: list[str], ttl: int = 300) -> None:
+        self.bind.set_record(f"{name}.{ZONE}", rtype, values, ttl)
+
+    def delete(self, name: str, rtype: str) -> None:
+        self.bind.delete_record(f"{name}.{ZONE}", rtype)
+
+
 class Route53Target(Target):
     name = "route53"
 
@@ -162,6 +198,12 @@ def pdns() -> Iterator[PowerDns]:
 
 
 @pytest.fixture(scope="session")
+def named() -> Iterator[Bind]:
+    with Bind(ZONE) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def moto() -> Iterator[MotoServer]:
     with MotoServer() as server:
         yield server
@@ -175,13 +217,20 @@ def powerdns(pdns: PowerDns) -> PowerDnsTarget:
 
 
 @pytest.fixture
+def bind(named: Bind) -> BindTarget:
+    target = BindTarget(named)
+    target.reset()
+    return target
+
+
+@pytest.fixture
 def route53(moto: MotoServer) -> Route53Target:
     target = Route53Target(moto)
     target.reset()
     return target
 
 
-@pytest.fixture(params=["powerdns", "route53"])
+@pytest.fixture(params=["powerdns", "bind", "route53"])
 def target(request: pytest.FixtureRequest) -> Target:
     """Each provider in turn, reset to a zone holding only ``OUTSIDE``."""
     return request.getfixturevalue(request.param)

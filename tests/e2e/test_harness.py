@@ -1,10 +1,13 @@
-"""The test servers fail loudly: a PowerDNS that cannot start is an error with its reason."""
+"""The test servers fail loudly: a PowerDNS or named that cannot start is an error with its
+reason."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.support import bind as bind_module
 from tests.support import pdns as pdns_module
+from tests.support.bind import Bind, BindError
 from tests.support.pdns import PowerDns, PowerDnsError
 
 
@@ -24,6 +27,22 @@ def test_pdns_server_that_exits_reports_its_log():
     message = str(err.value)
     assert "pdns_server did not start: pdns_server exited with status" in message
     assert "no-such-backend" in message  # from the server's own log
+
+
+def test_missing_named_binary_is_named(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(bind_module, "NAMED", "named-not-installed")
+    with pytest.raises(BindError, match="named not found: install bind9"):
+        Bind("example.com").start()
+
+
+def test_named_that_exits_reports_its_log():
+    broken = Bind("example.com", grants=["grant nobody no-such-rule ANY;"], startup_timeout=10)
+    with pytest.raises(BindError) as err:
+        broken.start()
+    message = str(err.value)
+    assert "named did not start: named exited with status" in message
+    assert "no-such-rule" in message  # from named's own log
+    assert broken.workdir is None  # cleaned up
 
 
 def test_moto_server_logs_operations_and_answers_like_route53(moto):

@@ -11,7 +11,11 @@ from octodns_rancher.config import render_octodns_config
 from tests.conftest import ROOT, run
 from tests.e2e.conftest import OUTSIDE, ZONE, Target
 
-CONFIGS = {"powerdns": "config/octodns.powerdns.yaml", "route53": "config/octodns.yaml"}
+CONFIGS = {
+    "powerdns": "config/octodns.powerdns.yaml",
+    "rfc2136": "config/octodns.rfc2136.yaml",
+    "route53": "config/octodns.yaml",
+}
 
 
 def repository_zone() -> dict[tuple[str, str], tuple[int, list[str]]]:

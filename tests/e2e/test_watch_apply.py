@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from octodns_rancher.pipeline import Options
 from octodns_rancher.watch import ApplyPublisher, Watcher, WatchSettings
 from tests.e2e.conftest import OUTSIDE, ZONE, Route53Target, Site, Target, ips, shop
@@ -54,6 +56,12 @@ def watching(site: Site, resync: float = 60.0) -> Iterator[tuple[Watcher, ApplyP
         watcher.stop()
         thread.join(timeout=20)
         assert not thread.is_alive()
+
+
+@pytest.fixture(params=["powerdns", "route53"])
+def target(request: pytest.FixtureRequest) -> Target:
+    """PowerDNS and Route53: watch --apply against BIND (RFC 2136) is not covered yet."""
+    return request.getfixturevalue(request.param)
 
 
 def environment(site: Site, target: Target, monkeypatch) -> None:

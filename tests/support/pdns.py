@@ -77,7 +77,7 @@ class PowerDns:
         (self.workdir / "pdns.conf").write_text("")
         last_error = ""
         for _ in range(3):  # a free port can be taken between probing and binding
-            self.dns_port, self.api_port = _free_port(), _free_port()
+            self.dns_port, self.api_port = free_port(), free_port()
             log = (self.workdir / "pdns.log").open("wb")
             self.proc = subprocess.Popen(
                 [binary, *self._args(db)],
@@ -266,29 +266,43 @@ class PowerDns:
     # -- DNS -------------------------------------------------------------------------------
     def query(self, name: str, rtype: str = "A") -> Answer | None:
         """Ask the DNS port like a resolver would; None for NXDOMAIN or no data."""
-        import dns.message
-        import dns.query
-        import dns.rcode
-        import dns.rdatatype
+        try:
+            return dns_answer(self.dns_port, _fqdn(name), rtype)
+        except DnsAnswerError as e:
+            raise PowerDnsError(str(e)) from e
 
-        q = dns.message.make_query(_fqdn(name), rtype)
-        resp = dns.query.udp(q, "127.0.0.1", port=self.dns_port, timeout=3)
-        if resp.flags & dns.flags.TC:
-            resp = dns.query.tcp(q, "127.0.0.1", port=self.dns_port, timeout=3)
-        if resp.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
-            raise PowerDnsError(f"{name} {rtype}: {dns.rcode.to_text(resp.rcode())}")
-        want = dns.rdatatype.from_text(rtype)
-        for rrset in resp.answer:
-            if rrset.rdtype == want:
-                return Answer(rrset.ttl, sorted(r.to_text() for r in rrset))
-        return None
+
+class DnsAnswerError(RuntimeError):
+    """A DNS server answered with an error code."""
+
+
+def dns_answer(port: int, fqdn: str, rtype: str = "A", timeout: float = 3) -> Answer | None:
+    """Ask 127.0.0.1:``port`` like a resolver would (UDP, TCP when truncated); None for
+    NXDOMAIN or no data."""
+    import dns.flags
+    import dns.message
+    import dns.query
+    import dns.rcode
+    import dns.rdatatype
+
+    q = dns.message.make_query(fqdn, rtype)
+    resp = dns.query.udp(q, "127.0.0.1", port=port, timeout=timeout)
+    if resp.flags & dns.flags.TC:
+        resp = dns.query.tcp(q, "127.0.0.1", port=port, timeout=timeout)
+    if resp.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+        raise DnsAnswerError(f"{fqdn} {rtype}: {dns.rcode.to_text(resp.rcode())}")
+    want = dns.rdatatype.from_text(rtype)
+    for rrset in resp.answer:
+        if rrset.rdtype == want:
+            return Answer(rrset.ttl, sorted(r.to_text() for r in rrset))
+    return None
 
 
 def _fqdn(name: str) -> str:
     return name if name.endswith(".") else f"{name}."
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """A port free for both UDP and TCP on 127.0.0.1."""
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:

@@ -1,7 +1,7 @@
 """The ``octodns-rancher`` command: parses arguments and calls the pipeline, nothing more.
 
 One module per group of subcommands (``generate`` and ``snapshot``, ``watch``, and the set-up
-commands ``init``, ``iam-policy``, ``writeback`` and ``migrate``); ``options`` holds the flags they share and
+commands ``init``, ``iam-policy``, ``bind-policy``, ``writeback`` and ``migrate``); ``options`` holds the flags they share and
 how a setting is resolved (flag, else environment variable, else config file, else default).
 
 Exit codes: 0 success; 1 ``generate --check`` found that the zone file would change; 2 bad
@@ -23,7 +23,7 @@ from .. import __version__
 from ..errors import RancherDnsError
 from ..logs import MAX_OUTSIDE
 from .generate import add_generate, add_snapshot
-from .ops import add_iam_policy, add_init, add_migrate, add_writeback
+from .ops import add_bind_policy, add_iam_policy, add_init, add_migrate, add_writeback
 from .options import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, log, log_flags
 from .watch import add_watch
 
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_snapshot(sub)
     add_init(sub)
     add_iam_policy(sub)
+    add_bind_policy(sub)
     add_writeback(sub)
     add_migrate(sub)
     return parser

@@ -1,4 +1,5 @@
-"""Set-up and follow-up commands: ``init``, ``iam-policy``, ``writeback`` and ``migrate``."""
+"""Set-up and follow-up commands: ``init``, ``iam-policy``, ``bind-policy``, ``writeback`` and
+``migrate``."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def add_init(sub: Any) -> None:
     p.add_argument("--environment", required=True, help="Rancher environment name")
     p.add_argument(
         "--provider",
-        choices=("route53", "powerdns", "powerdns-axfr", "yaml"),  # config.PROVIDERS
+        choices=("route53", "powerdns", "powerdns-axfr", "rfc2136", "yaml"),  # config.PROVIDERS
         default="route53",
         help="octoDNS target (default %(default)s); powerdns-axfr reads PowerDNS with a "
         "TSIG-signed zone transfer and cannot write: the config of the pull requests' plan",
@@ -198,6 +199,45 @@ def cmd_iam_policy(args: argparse.Namespace) -> int:
     if not args.hosted_zone_id:
         raise ConfigError("no hosted zone given: pass --hosted-zone-id or set HOSTED_ZONE_ID")
     sys.stdout.write(policy_json(args.hosted_zone_id, args.zone, args.environment, args.mode))
+    return EXIT_OK
+
+
+def add_bind_policy(sub: Any) -> None:
+    p = sub.add_parser(
+        "bind-policy",
+        help="print the least-privilege BIND update-policy for octodns-sync over RFC 2136",
+        description="Print the named.conf zone-statement lines that let a TSIG key transfer "
+        "the zone (octoDNS reads it that way) and update only A/AAAA records and their TXT "
+        "ownership markers strictly below <environment>.<zone>: BIND refuses any other "
+        "name or type.",
+    )
+    log_flags(p)
+    p.add_argument(
+        "--zone",
+        default=os.environ.get("ROOT_DOMAIN") or None,
+        help="the DNS zone (env ROOT_DOMAIN)",
+    )
+    p.add_argument(
+        "--environment",
+        default=os.environ.get("RANCHER_ENVIRONMENT") or None,
+        help="Rancher environment name (env RANCHER_ENVIRONMENT)",
+    )
+    p.add_argument(
+        "--key-name",
+        default=os.environ.get("RFC2136_TSIG_KEYNAME") or "octodns-rancher",
+        help="the TSIG key octodns-sync signs with (env RFC2136_TSIG_KEYNAME; default %(default)s)",
+    )
+    p.set_defaults(func=cmd_bind_policy)
+
+
+def cmd_bind_policy(args: argparse.Namespace) -> int:
+    from ..update_policy import zone_statement
+
+    if not args.zone:
+        raise ConfigError("no zone given: pass --zone or set ROOT_DOMAIN")
+    if not args.environment:
+        raise ConfigError("no environment given: pass --environment or set RANCHER_ENVIRONMENT")
+    sys.stdout.write(zone_statement(args.key_name, args.zone, args.environment))
     return EXIT_OK
 
 
