@@ -43,7 +43,7 @@ import dns.tsigkeyring
 import dns.update
 import dns.zone
 
-from tests.support.pdns import Answer, DnsAnswerError, dns_answer, free_port
+from tests.support.pdns import Answer, DnsAnswerError, ServerProcess, dns_answer, free_port
 
 NAMED = "named"
 KEY = "octodns-rancher"
@@ -59,7 +59,7 @@ class BindError(RuntimeError):
     """named could not be started, or refused one of the harness's own requests."""
 
 
-class Bind:
+class Bind(ServerProcess):
     """Start with ``with Bind(zone) as bind:``; ``bind.env`` configures the rendered config."""
 
     def __init__(
@@ -193,30 +193,6 @@ zone "{self.zone}" {{
                 f"which allows /tmp/{WORKDIR_PREFIX}*)"
             )
         return text
-
-    def stop(self) -> None:
-        self._kill()
-        self._cleanup()
-
-    def _kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-    def _cleanup(self) -> None:
-        if self.workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
-
-    def __enter__(self) -> Bind:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- what to give octodns-sync ---------------------------------------------------------
     @property

@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 PDNS_SERVER = "pdns_server"
 SCHEMAS = (
@@ -45,7 +45,45 @@ class Answer(NamedTuple):
     values: list[str]
 
 
-class PowerDns:
+_S = TypeVar("_S", bound="ServerProcess")
+
+
+class ServerProcess:
+    """A server the tests run as a child process in a scratch directory: stopped with SIGTERM
+    (SIGKILL after 10 s), its directory removed; a context manager around ``start``/``stop``."""
+
+    proc: subprocess.Popen[bytes] | None
+    workdir: Path | None
+
+    def start(self: _S) -> _S:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._kill()
+        self._cleanup()
+
+    def _kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def _cleanup(self) -> None:
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def __enter__(self: _S) -> _S:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class PowerDns(ServerProcess):
     """Start with ``with PowerDns() as pdns:``; ``pdns.env`` configures octodns-powerdns."""
 
     def __init__(self, startup_timeout: float = 20.0, extra_args: tuple[str, ...] = ()) -> None:
@@ -157,30 +195,6 @@ class PowerDns:
             )
         except dns.exception.Timeout as e:
             raise PowerDnsError(f"no DNS answer on 127.0.0.1:{self.dns_port}") from e
-
-    def stop(self) -> None:
-        self._kill()
-        self._cleanup()
-
-    def _kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-    def _cleanup(self) -> None:
-        if self.workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
-
-    def __enter__(self) -> PowerDns:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- what to give octodns-sync ---------------------------------------------------------
     @property
