@@ -123,3 +123,19 @@ def generate_args(metadata_url: str, zones: Path, *extra: str) -> list[str]:
 def write_snapshot(path: Path, data: dict) -> Path:
     path.write_text(json.dumps(data))
     return path
+
+
+@pytest.fixture
+def git_env(tmp_path: Path) -> dict[str, str]:
+    """No global git identity, so the fallback identity of a fresh CI checkout is exercised."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return {"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "XDG_CONFIG_HOME": str(home)}
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    """A bare repository with one commit on main: a README and a config file."""
+    from tests.support.gitrepos import make_origin
+
+    return make_origin(tmp_path / "origin.git")

@@ -19,33 +19,12 @@ from tests.support.gitrepos import (
     commits,
     git,
     hook,
-    make_origin,
     push_theirs,
 )
 from tests.support.metadata_server import MetadataServer
-from tests.support.scenario import container, host, service, tree
+from tests.support.scenario import shop
 
 ZONE_FILE = "zones/example.com.yaml"
-
-
-def shop(names: list[str]) -> dict:
-    hosts = [host("h1", "203.0.113.5")]
-    services = [
-        service("shop", n, [container("shop", n, 1, "h1", ports=["80:80/tcp"])]) for n in names
-    ]
-    return {"2016-07-29": tree(services, hosts, environment="Production")}
-
-
-@pytest.fixture
-def git_env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir()
-    return {"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "XDG_CONFIG_HOME": str(home)}
-
-
-@pytest.fixture
-def origin(tmp_path: Path) -> Path:
-    return make_origin(tmp_path / "origin.git")
 
 
 @pytest.fixture

@@ -11,32 +11,9 @@ import pytest
 from octodns_rancher.gitrepo import cause, commit_message
 from octodns_rancher.publish import Summary
 from tests.conftest import run
-from tests.support.gitrepos import clone, commits, git, make_origin
+from tests.support.gitrepos import clone, commits, git
 from tests.support.metadata_server import MetadataServer
-from tests.support.scenario import container, host, service, tree
-
-
-def shop(names: list[str], ip: str = "203.0.113.5") -> dict:
-    """A Production environment whose services each publish port 80 on one host."""
-    hosts = [host("h1", ip)]
-    services = [
-        service("shop", n, [container("shop", n, 1, "h1", ports=["80:80/tcp"])]) for n in names
-    ]
-    return {"2016-07-29": tree(services, hosts, environment="Production")}
-
-
-@pytest.fixture
-def git_env(tmp_path: Path) -> dict[str, str]:
-    """No global git identity, so the fallback identity of a fresh CI checkout is exercised."""
-    home = tmp_path / "home"
-    home.mkdir()
-    return {"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "XDG_CONFIG_HOME": str(home)}
-
-
-@pytest.fixture
-def origin(tmp_path: Path) -> Path:
-    """A bare repository with one commit on main: a README and a config file."""
-    return make_origin(tmp_path / "origin.git")
+from tests.support.scenario import shop
 
 
 @pytest.fixture

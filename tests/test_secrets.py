@@ -58,14 +58,6 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout
 
 
-def shop(names: list[str]) -> dict:
-    hosts = [sc.host("h1", "203.0.113.5")]
-    services = [
-        sc.service("shop", n, [sc.container("shop", n, 1, "h1", ["80:80/tcp"])]) for n in names
-    ]
-    return {"2016-07-29": sc.tree(services, hosts, "Production")}
-
-
 @pytest.fixture(scope="module")
 def workflow(tmp_path_factory) -> Iterator[dict]:
     """Run everything once with the canaries in the environment; collect what came out."""
@@ -84,7 +76,7 @@ def workflow(tmp_path_factory) -> Iterator[dict]:
     debug_outputs: list[str] = []
     with (
         MotoServer() as moto,
-        MetadataServer(shop(["web", "api"])) as metadata,
+        MetadataServer(sc.shop(["web", "api"])) as metadata,
         CattleServer() as cattle,
     ):
         env = {
@@ -180,7 +172,7 @@ def workflow(tmp_path_factory) -> Iterator[dict]:
             "example.com",
         )
         # Failing runs: errors are where secrets most often slip into messages.
-        metadata.reload(shop(["web"]))
+        metadata.reload(sc.shop(["web"]))
         metadata.fail_status = 500
         step(*gen, "--commit", ok=False)
         metadata.fail_status = None

@@ -102,6 +102,16 @@ def tree(
     return {"self": {"stack": self_stack(environment)}, "services": services, "hosts": hosts}
 
 
+def shop(names: list[str], ip: str = "203.0.113.5") -> dict[str, Any]:
+    """A Production environment whose services (stack ``shop``) each publish port 80 on one
+    host, as the version trees ``MetadataServer`` serves."""
+    hosts = [host("h1", ip)]
+    services = [
+        service("shop", n, [container("shop", n, 1, "h1", ports=["80:80/tcp"])]) for n in names
+    ]
+    return {"2016-07-29": tree(services, hosts, environment="Production")}
+
+
 def snapshot(
     services: list[dict[str, Any]], hosts: list[dict[str, Any]], environment: str = "Default"
 ) -> dict[str, Any]:
