@@ -105,7 +105,12 @@ def test_hand_edits_of_our_records_are_replanned_or_repaired(
     environment(site, target, monkeypatch)
     metadata_server.reload(shop({"web": ["h1"], "api": ["h2"]}))
     with watching(site, resync=6.0) as (watcher, publisher):
-        wait_for(lambda: values(target, API) == ips("h2"), what="the first sync")
+        # The records answer before the sync returns and is counted: wait for both, so that
+        # the count taken below is the first sync's and not one short.
+        wait_for(
+            lambda: values(target, API) == ips("h2") and publisher.syncs >= 1,
+            what="the first sync",
+        )
         reads = publisher.session.full_reads
         syncs = publisher.syncs
         if isinstance(target, Route53Target):
