@@ -37,6 +37,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
+
 KINDS = {
     "services": ("Service", "v1", "/api/v1"),
     "ingresses": ("Ingress", "networking.k8s.io/v1", "/apis/networking.k8s.io/v1"),
@@ -376,7 +378,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(code, body)
 
     def _json(self, code: int, body: Any) -> None:
-        data = json.dumps(body).encode()
+        # Compact JSON, as the Go server writes it; orjson so that this server is not the slow
+        # part of a benchmark reading 20,000 objects.
+        data = orjson.dumps(body)
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -450,7 +454,7 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def _event(self, etype: str, obj: Any) -> None:
-        line = json.dumps({"type": etype, "object": obj}).encode() + b"\n"
+        line = orjson.dumps({"type": etype, "object": obj}) + b"\n"
         self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
         self.wfile.flush()
 

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import orjson
 
 from ..errors import ConfigError
+from . import trimmed
 from .model import ClusterError
 
 log = logging.getLogger(__name__)
@@ -99,7 +102,8 @@ class KubeClient:
         self.api = client.ApiClient(cfg)
         self.host = cfg.host
         self.timeout = timeout
-        self.requests = 0
+        self.requests = 0  # every GET so far, for the run's metrics
+        self._count = threading.Lock()  # the two lists are read at once (snapshot.fetch)
 
     def close(self) -> None:
         self.api.close()
@@ -110,7 +114,8 @@ class KubeClient:
         from urllib3.exceptions import HTTPError
 
         url = f"{self.host}{path}"
-        self.requests += 1
+        with self._count:
+            self.requests += 1
         try:
             resp = self.api.call_api(
                 path,
@@ -135,23 +140,26 @@ class KubeClient:
             raise ClusterError(f"{url}: {type(e).__name__}: {e}") from None
         return resp
 
-    def list(self, what: str) -> Listing:
+    def list(self, what: str, trim: bool = False) -> Listing:
         """Every object of ``what`` (``services``/``ingresses``), in chunks of ``CHUNK``.
 
-        A continue token that expires mid-list (410) restarts the list once from the start.
+        ``trim``: each object holds only the fields the model reads (``trimmed.py``), for the
+        generator and the watch; ``snapshot`` keeps objects whole. A continue token that
+        expires mid-list (410) restarts the list once from the start.
         """
         path = PATHS[what]
-        start = self.requests
+        sent = [0]  # requests of this list, a failed first attempt's included
         for attempt in (1, 2):
             try:
-                return self._list(path, start)
+                return self._list(path, sent, trim)
             except Gone as e:
                 if attempt == 2:
                     raise
                 log.warning("%s; listing %s again from the start", e, what)
         raise AssertionError("unreachable")
 
-    def _list(self, path: str, start: int) -> Listing:
+    def _list(self, path: str, sent: list[int], trim: bool) -> Listing:
+        """One whole list, counting its requests in ``sent[0]``."""
         items: list[Any] = []
         token = ""
         version = ""
@@ -160,17 +168,15 @@ class KubeClient:
             if token:
                 params.append(("continue", token))
             resp = self._get(path, params, self.timeout)
-            body = _json(f"{self.host}{path}", _read(resp))
-            if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-                raise ClusterError(f"{self.host}{path}: the answer is not a list of objects")
-            meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-            items.extend(body["items"])
+            sent[0] += 1
+            page, meta = _page(f"{self.host}{path}", _read(resp), trim)
+            items.extend(page)
             version = str(meta.get("resourceVersion") or version)
             token = meta.get("continue") or ""
             if not isinstance(token, str):
                 raise ClusterError(f"{self.host}{path}: metadata.continue is not a string")
             if not token:
-                return Listing(items, version, self.requests - start)
+                return Listing(items, version, sent[0])
 
     def watch(self, what: str, resource_version: str, timeout_seconds: int = 300) -> Iterator[Any]:
         """The events of ``what`` after ``resource_version``, as decoded JSON objects.
@@ -228,6 +234,21 @@ def _lines(resp: Any, url: str) -> Iterator[bytes]:
         raise ClusterError(f"{url}: watch stream broken: {type(e).__name__}: {e}") from None
     if buf.strip():
         yield buf
+
+
+def _page(url: str, data: bytes, trim: bool) -> tuple[list[Any], dict[str, Any]]:
+    """A list answer's items and metadata; the items trimmed when ``trim`` and they can be."""
+    if trim:
+        try:
+            body = trimmed.page(data)
+            return trimmed.items(body.items), body.metadata or {}
+        except msgspec.DecodeError:
+            pass  # not the usual shape: the generic decode below names what is wrong
+    decoded = _json(url, data)
+    if not isinstance(decoded, dict) or not isinstance(decoded.get("items"), list):
+        raise ClusterError(f"{url}: the answer is not a list of objects")
+    meta = decoded.get("metadata")
+    return decoded["items"], meta if isinstance(meta, dict) else {}
 
 
 def _json(url: str, data: bytes) -> Any:

@@ -10,6 +10,7 @@ trusted to be complete.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 # annotations: 256 KiB in all).
 _MAX_NAME = 253
 _MAX_ANNOTATIONS = 256 * 1024
+# metadata.name and metadata.namespace: lower-case ASCII letters, digits, '-' and '.'.
+_PLAIN_NAME = re.compile(rf"[a-z0-9.-]{{1,{_MAX_NAME}}}")
 
 
 class ClusterError(MetadataError):
@@ -153,9 +156,7 @@ def display(value: Any) -> str:
 
 
 def _plain_name(value: Any) -> bool:
-    if not isinstance(value, str) or not 0 < len(value) <= _MAX_NAME or not value.isascii():
-        return False
-    return all(c.islower() or c.isdigit() or c in "-." for c in value)
+    return isinstance(value, str) and bool(_PLAIN_NAME.fullmatch(value))
 
 
 def _type(value: Any) -> str:

@@ -30,6 +30,8 @@ import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import NamedTuple
 
 from ..desired import DesiredRecord
 from ..errors import ConfigError
@@ -105,8 +107,7 @@ def _checked(value: str, what: str) -> str:
         raise ConfigError(f"invalid {what} {value!r}: it {e}") from None
 
 
-@dataclass(frozen=True)
-class _Claim:
+class _Claim(NamedTuple):
     """One object's wish for one name: the records it would have there."""
 
     rank: tuple[int, str, int, str, str]
@@ -119,11 +120,12 @@ class _Claim:
 def desired_records(cluster: Cluster, settings: KubeSettings) -> list[DesiredRecord]:
     """Every record the cluster should have, sorted by name and type."""
     claims: list[_Claim] = []
+    suffixes = tuple("." + s for s in settings.subtrees)
     for obj in _selected(cluster, settings):
-        claims.extend(_claims(obj, cluster.name, settings))
+        claims.extend(_claims(obj, cluster.name, settings, suffixes))
     # One object per name, the first in rank order; the rule is in docs/safety.md.
     owners: dict[str, _Claim] = {}
-    for claim in sorted(claims, key=lambda c: c.rank):
+    for claim in sorted(claims, key=itemgetter(0)):
         other = owners.get(claim.name)
         if other is None:
             owners[claim.name] = claim
@@ -135,7 +137,11 @@ def desired_records(cluster: Cluster, settings: KubeSettings) -> list[DesiredRec
                 other.ref.describe(),
             )
     records = [r for claim in owners.values() for r in claim.records]
-    return sorted(records, key=lambda r: (r.name, r.type))
+    return sorted(records, key=_record_key)
+
+
+def _record_key(r: DesiredRecord) -> tuple[str, str]:
+    return (r.name, r.type)
 
 
 def _selected(cluster: Cluster, settings: KubeSettings) -> Iterable[KubeObject]:
@@ -144,26 +150,30 @@ def _selected(cluster: Cluster, settings: KubeSettings) -> Iterable[KubeObject]:
     namespaces = set(settings.namespaces)
     classes = set(settings.ingress_classes)
     for obj in (*cluster.services, *cluster.ingresses):
-        who = obj.ref.describe()
         if namespaces and obj.ref.namespace not in namespaces:
             continue
         if not labels(obj.labels) or not annotations(obj.annotations):
-            log.debug("%s: not selected by the label selector or annotation filter", who)
+            log.debug(
+                "%s: not selected by the label selector or annotation filter", obj.ref.describe()
+            )
             continue
         controller = obj.annotations.get(CONTROLLER)
         if controller is not None and controller != OUR_CONTROLLER:
-            log.debug("%s: %s=%s; left to that controller", who, CONTROLLER, controller)
+            log.debug(
+                "%s: %s=%s; left to that controller", obj.ref.describe(), CONTROLLER, controller
+            )
             continue
         if obj.ref.kind == "Service" and obj.service_type != "LoadBalancer":
             continue
         if obj.ref.kind == "Ingress" and classes and obj.ingress_class not in classes:
-            log.debug("%s: ingress class %r is not selected", who, obj.ingress_class)
+            log.debug("%s: ingress class %r is not selected", obj.ref.describe(), obj.ingress_class)
             continue
         yield obj
 
 
-def _claims(obj: KubeObject, cluster: str, settings: KubeSettings) -> list[_Claim]:
-    who = obj.ref.describe()
+def _claims(
+    obj: KubeObject, cluster: str, settings: KubeSettings, suffixes: tuple[str, ...]
+) -> list[_Claim]:
     names = _names(obj, cluster, settings)
     if not names:
         return []
@@ -171,27 +181,28 @@ def _claims(obj: KubeObject, cluster: str, settings: KubeSettings) -> list[_Clai
     if records is None:
         return []
     ttl = _ttl(obj, settings.ttl)
-    suffixes = tuple("." + s for s in settings.subtrees)
     claims = []
-    kind_order = 0 if obj.ref.kind == "Service" else 1
+    ref = obj.ref
+    kind_order = 0 if ref.kind == "Service" else 1
+    cut = len(settings.zone) + 1
     for raw, from_template in names:
         try:
             fqdn = validate.hostname(raw)
         except validate.Invalid as e:
-            log.warning("%s: name %s %s; no record", who, validate.display(raw), e)
+            log.warning("%s: name %s %s; no record", ref.describe(), validate.display(raw), e)
             continue
         if not fqdn.endswith(suffixes):
             log.warning(
                 "%s: name %s lies outside %s, the only names this cluster may use; no record",
-                who,
+                ref.describe(),
                 fqdn,
                 ", ".join(settings.subtrees),
             )
             continue
-        name = fqdn[: -len(settings.zone) - 1]
-        rank = (int(not from_template), obj.created, kind_order, obj.ref.namespace, obj.ref.name)
-        recs = tuple(DesiredRecord(name, rtype, ttl, values, obj.ref) for rtype, values in records)
-        claims.append(_Claim(rank, name, fqdn, recs, obj.ref))
+        name = fqdn[:-cut]
+        rank = (int(not from_template), obj.created, kind_order, ref.namespace, ref.name)
+        recs = tuple([DesiredRecord(name, rtype, ttl, values, ref) for rtype, values in records])
+        claims.append(_Claim(rank, name, fqdn, recs, ref))
     return claims
 
 
@@ -228,15 +239,22 @@ def _sanitize(value: str) -> str:
 
 def _targets(obj: KubeObject) -> list[tuple[str, tuple[str, ...]]] | None:
     """[(type, values)] of the object's targets, or None (logged) when they cannot be used."""
-    who = obj.ref.describe()
     annotated = obj.annotations.get(TARGET)
     if annotated is not None:
         raw = [t.strip() for t in annotated.split(",") if t.strip()]
     else:
         raw = [lb.ip or lb.hostname for lb in obj.load_balancer if lb.ip or lb.hostname]
     if not raw:
-        log.debug("%s: no load balancer address yet", who)
+        log.debug("%s: no load balancer address yet", obj.ref.describe())
         return None
+    if len(raw) == 1:  # the common case: one address or one host name
+        try:
+            rtype, value = validate.target(raw[0])
+        except validate.Invalid as e:
+            log.warning("%s: %s; no record", obj.ref.describe(), e)
+            return None
+        return [(rtype, (value,))]
+    who = obj.ref.describe()
     by_type: dict[str, dict[str, None]] = {}
     for text in raw:
         try:

@@ -9,13 +9,16 @@ put together into one by hand.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 
 from ..publish import write_atomic
+from . import trimmed
 from .client import KubeClient
 from .model import ClusterError
 
@@ -42,10 +45,14 @@ class KubeSnapshot:
         return out
 
 
-def fetch(client: KubeClient) -> KubeSnapshot:
-    """Both lists, each whole (chunked), with the resourceVersion to watch from."""
-    services = client.list("services")
-    ingresses = client.list("ingresses")
+def fetch(client: KubeClient, trim: bool = False) -> KubeSnapshot:
+    """Both lists, each whole (chunked), with the resourceVersion to watch from; ``trim``: each
+    object holds only what the model reads (for a run, not for a snapshot file)."""
+    # Both at once: while one waits for the API server, the other's pages are decoded.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="list") as pool:
+        pending = pool.submit(client.list, "ingresses", trim)
+        services = client.list("services", trim)
+        ingresses = pending.result()
     return KubeSnapshot(
         services=services.items,
         ingresses=ingresses.items,
@@ -62,11 +69,18 @@ def save(snap: KubeSnapshot, path: str | Path) -> None:
 
 
 def load(path: str | Path) -> KubeSnapshot:
+    """A snapshot file's lists, their objects trimmed to what the model reads when the file
+    has the usual shape (``trimmed.py``), else decoded whole and checked here."""
     p = Path(path)
     try:
-        data = orjson.loads(p.read_bytes())
+        raw = p.read_bytes()
     except OSError as e:
         raise ClusterError(f"cannot read Kubernetes snapshot {p}: {e.strerror or e}") from None
+    fast = _trimmed(raw)
+    if fast is not None:
+        return fast
+    try:
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
         raise ClusterError(f"Kubernetes snapshot {p} is not valid JSON: {e}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -81,3 +95,18 @@ def load(path: str | Path) -> KubeSnapshot:
         meta = value.get("metadata")
         versions[what] = str(meta.get("resourceVersion") or "") if isinstance(meta, dict) else ""
     return KubeSnapshot(lists["services"], lists["ingresses"], versions)
+
+
+def _trimmed(raw: bytes) -> KubeSnapshot | None:
+    try:
+        data = trimmed.snapshot_file(raw)
+        if data.format != FORMAT or data.services is None or data.ingresses is None:
+            return None
+        lists = {what: getattr(data, what) for what in KINDS}
+        items = {what: trimmed.items(one.items) for what, one in lists.items()}
+    except msgspec.DecodeError:
+        return None
+    versions = {
+        what: str((one.metadata or {}).get("resourceVersion") or "") for what, one in lists.items()
+    }
+    return KubeSnapshot(items["services"], items["ingresses"], versions)

@@ -58,7 +58,7 @@ def read(opts: Any) -> snapshots.KubeSnapshot:
         return snapshots.load(k.snapshot_file)
     client = KubeClient(configuration(k.kubeconfig, k.context, opts.timeout), opts.timeout)
     try:
-        return snapshots.fetch(client)
+        return snapshots.fetch(client, trim=True)
     finally:
         client.close()
 

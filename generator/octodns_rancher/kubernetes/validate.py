@@ -89,7 +89,9 @@ def target(raw: str) -> tuple[str, str]:
     raw = raw.strip() if isinstance(raw, str) else raw
     ip = address(raw)
     if ip is not None:
-        return ("A" if ip.version == 4 else "AAAA", str(ip))
+        # ipaddress reads IPv4 only in its one canonical form (no leading zeros, no other
+        # bases): the text is already what str(ip) would give.
+        return ("A", raw) if ip.version == 4 else ("AAAA", str(ip))
     try:
         return "CNAME", hostname(raw) + "."
     except Invalid as e:

@@ -141,7 +141,7 @@ class KubeWatchClient:
                 version = ""
 
     def _relist(self, what: str) -> str:
-        listing = self.client.list(what)
+        listing = self.client.list(what, trim=True)
         objects = {_key(o): o for o in listing.items if _key(o) is not None}
         with self.cond:
             self.objects[what] = objects
