@@ -218,6 +218,46 @@ def test_records_whose_values_were_checked_before_are_still_validated():
         render_octodns([good, bad_value], "example.com")
 
 
+def test_addresses_skip_only_octodns_address_validator():
+    """Addresses read by ``addresses.parse`` skip octoDNS's own address check (the same
+    ipaddress class); any other value validator an operator enabled still runs."""
+    from octodns.record import Record
+    from octodns.record.validator import ValidationReason, ValueValidator
+
+    class NoDocumentationNet(ValueValidator):
+        def validate(self, value_cls, data, _type):
+            values = data if isinstance(data, (list, tuple)) else (data,)
+            return [
+                ValidationReason(f"{v} is refused here", validator_id=self.id)
+                for v in values
+                if str(v).startswith("203.0.113.")
+            ]
+
+    ref = ServiceRef("s", "x", "u")
+    records = [
+        DesiredRecord("a.env", "A", 300, ("10.0.0.1",), ref),
+        DesiredRecord("b.env", "A", 300, ("10.0.0.2", "203.0.113.7"), ServiceRef("s", "b", "u")),
+    ]
+    render_octodns(records, "example.com")  # the validator is not enabled yet
+    Record.register_validator(NoDocumentationNet("test-no-doc-net"), types=["A"], replace=True)
+    Record.validators.enable("test-no-doc-net", types=["A"])
+    try:
+        with pytest.raises(
+            RancherDnsError, match=r"record b\.env\.example\.com .*203\.0\.113\.7 is refused"
+        ):
+            render_octodns(records, "example.com")
+    finally:
+        Record.validators.disable("test-no-doc-net")
+
+
+def test_ipv6_values_are_normalised_as_octodns_normalises_them():
+    ref = ServiceRef("s", "x", "u")
+    records = [DesiredRecord("a.env", "AAAA", 300, ("2001:DB8:0:0:0:0:0:1", "2001:db8::2"), ref)]
+    text = render_octodns(records, "example.com")
+    assert text == octodns_text(records)
+    assert "- 2001:db8::1\n" in text
+
+
 def test_single_value_records_render_as_octodns_dumps_them():
     """CNAME records (from Kubernetes host name targets) take the same fast path."""
     ref = ServiceRef("s", "web", "u")

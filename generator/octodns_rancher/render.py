@@ -25,13 +25,16 @@ write-back reads the mapping from the file instead of guessing it back from name
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 from octodns.idna import IdnaError, idna_decode, idna_encode
 from octodns.record import Record, ValidationError
 from octodns.record.base import ValueMixin, ValuesMixin
+from octodns.record.ip import IpValueValidator, _IpValue
 from octodns.zone import Zone
 
+from .addresses import parse as parse_address
 from .addresses import refusal_of_text
 from .desired import DesiredRecord
 from .errors import RancherDnsError
@@ -218,6 +221,7 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
     # Normalised values by record type, then by the value as the record holds it.
     normalised: dict[str, dict[str, Any]] = {}
     checked: dict[str, dict[str, Any]] = {}  # by type: see _checked_values
+    ip_checks: dict[str, dict[str, Any] | None] = {}  # by type: see _ip_checks
     entries: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     for r in records:
         cls = classes.get(r.type)
@@ -231,10 +235,18 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
             return None
         seen = normalised.setdefault(r.type, {})
         name, reasons = _encoded_name(r.name)
-        fresh = [v for v in dict.fromkeys(r.values) if v not in seen]
         data = record_data(r)
+        if r.type not in ip_checks:
+            ip_checks[r.type] = _ip_checks(cls, disabled, r.type)
+        parsed = _parsed_addresses(r.values, cls) if ip_checks[r.type] is not None else None
+        fresh: list[str] = []
         checks = disabled
-        if fresh:
+        if parsed is not None:
+            # Every value is an address of the record's family, read by the same ipaddress
+            # class octoDNS's address validator uses: only the other validators run.
+            seen.update(zip(r.values, parsed, strict=True))
+            checks = ip_checks[r.type]
+        elif fresh := [v for v in dict.fromkeys(r.values) if v not in seen]:
             data["values"] = fresh
         else:
             # All its values were checked with an earlier record: the record validators need
@@ -287,6 +299,51 @@ def _single_value(
         )
     value = cls._value_type.process(data["value"])
     return name, {"type": r.type, "ttl": int(r.ttl), "octodns": data["octodns"], "value": value}
+
+
+def _ip_checks(cls: Any, disabled: dict[str, Any], rtype: str) -> dict[str, Any] | None:
+    """``disabled`` plus octoDNS's address validators of ``rtype``, for values that
+    ``_parsed_addresses`` read; None when ``rtype``'s values are not addresses.
+
+    octoDNS's ``IpValueValidator`` accepts a value when its value class's ``_address_type``
+    (``IPv4Address``, ``IPv6Address``) reads it, and the value class normalises it to that
+    address's text: ``addresses.parse`` has read every value already, with the same class, for
+    ``check_records``. Other value validators, if any are enabled, still run.
+    """
+    value_type = getattr(cls, "_value_type", None)
+    if not (isinstance(value_type, type) and issubclass(value_type, _IpValue)):
+        return None
+    if value_type._address_type not in (IPv4Address, IPv6Address):
+        return None
+    registry = Record.validators
+    out = {key: set(ids) for key, ids in disabled.items()}
+    for key in ("*", rtype):
+        ids = {
+            vid
+            for vid, validator in registry.active_value.get(key, {}).items()
+            if type(validator) is IpValueValidator
+        } - set(registry.active_record.get(key, {}))
+        if ids:
+            out[key] = out.get(key, set()) | ids
+    return out
+
+
+def _parsed_addresses(values: Sequence[str], cls: Any) -> list[str] | None:
+    """Each value's normalised text, when every one is an address of ``cls``'s family."""
+    family = cls._value_type._address_type
+    out = []
+    for v in values:
+        if type(v) is not str:
+            return None
+        try:
+            ip, _ = parse_address(v)
+        except ValueError:
+            return None
+        if type(ip) is not family:
+            return None
+        # ipaddress reads IPv4 only in its canonical text; IPv6 is normalised.
+        out.append(v if family is IPv4Address else str(ip))
+    return out
 
 
 def _checked_values(disabled: dict[str, Any], rtype: str) -> dict[str, Any]:
