@@ -224,6 +224,8 @@ def test_addresses_skip_only_octodns_address_validator():
     from octodns.record import Record
     from octodns.record.validator import ValidationReason, ValueValidator
 
+    from tests.support.validators import enabled_validator
+
     class NoDocumentationNet(ValueValidator):
         def validate(self, value_cls, data, _type):
             values = data if isinstance(data, (list, tuple)) else (data,)
@@ -239,15 +241,15 @@ def test_addresses_skip_only_octodns_address_validator():
         DesiredRecord("b.env", "A", 300, ("10.0.0.2", "203.0.113.7"), ServiceRef("s", "b", "u")),
     ]
     render_octodns(records, "example.com")  # the validator is not enabled yet
-    Record.register_validator(NoDocumentationNet("test-no-doc-net"), types=["A"], replace=True)
-    Record.validators.enable("test-no-doc-net", types=["A"])
-    try:
-        with pytest.raises(
+    with (
+        enabled_validator(NoDocumentationNet("test-no-doc-net"), types=["A"]),
+        pytest.raises(
             RancherDnsError, match=r"record b\.env\.example\.com .*203\.0\.113\.7 is refused"
-        ):
-            render_octodns(records, "example.com")
-    finally:
-        Record.validators.disable("test-no-doc-net")
+        ),
+    ):
+        render_octodns(records, "example.com")
+    assert "test-no-doc-net" not in str(Record.validators.available())
+    render_octodns(records, "example.com")  # and gone again, for every later manager too
 
 
 def test_ipv6_values_are_normalised_as_octodns_normalises_them():
