@@ -29,6 +29,7 @@ from .logs import clip
 from .publish import Summary, summarize, write_if_changed, zone_entries
 from .records import DEFAULT_TEMPLATE, DEFAULT_TTL, Settings, desired_records, subtree
 from .render import render_octodns
+from .rendercache import RenderCache
 from .source import (
     DEFAULT_API_VERSION,
     DEFAULT_DEADLINE,
@@ -152,10 +153,14 @@ def formats(requested: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(f for f in FORMATS if f in names)
 
 
-def compute(opts: Options, snapshot: object | None = None) -> Result:
-    """Everything but the write: read, build, render, and compare with the file on disk."""
+def compute(opts: Options, snapshot: object | None = None, cache: RunCache | None = None) -> Result:
+    """Everything but the write: read, build, render, and compare with the file on disk.
+
+    ``cache``: what a long-running process (``watch``) keeps between runs, so that a run costs
+    what changed; the result is the same without it.
+    """
     with _gc_paused():
-        return _compute(opts, snapshot)
+        return _compute(opts, snapshot, cache)
 
 
 @contextlib.contextmanager
@@ -177,6 +182,14 @@ def _gc_paused() -> Iterator[None]:
 
 
 @dataclass
+class RunCache:
+    """What a long-running process keeps from one run to the next (see ``compute``)."""
+
+    render: RenderCache = field(default_factory=RenderCache)
+    source: dict[str, Any] = field(default_factory=dict)  # the source stage's own memory
+
+
+@dataclass
 class Desired:
     """What a source's rules give the rest of the run: nothing after this names a source."""
 
@@ -188,13 +201,15 @@ class Desired:
     edit_hint: str = "Edit the Rancher services, not this file."
 
 
-def desired(opts: Options, snapshot: object | None = None) -> Desired:
+def desired(
+    opts: Options, snapshot: object | None = None, cache: RunCache | None = None
+) -> Desired:
     """Run the chosen source's stages: read, model, rules."""
     if opts.source == "kubernetes":
         # Imported when asked for: Rancher runs never load the Kubernetes client.
         from .kubernetes.stage import desired as kubernetes_desired
 
-        return kubernetes_desired(opts, snapshot)
+        return kubernetes_desired(opts, snapshot, cache.source if cache else None)
     if opts.source != "rancher":
         raise ConfigError(f"invalid source {opts.source!r}: expected rancher or kubernetes")
     settings = Settings(zone=opts.zone, ttl=opts.ttl, name_template=opts.name_template)
@@ -210,11 +225,14 @@ def desired(opts: Options, snapshot: object | None = None) -> Desired:
     )
 
 
-def _compute(opts: Options, snapshot: object | None) -> Result:
-    want = desired(opts, snapshot)
+def _compute(opts: Options, snapshot: object | None, cache: RunCache | None) -> Result:
+    want = desired(opts, snapshot, cache)
     records = want.records
     zone = Settings(zone=opts.zone).zone
-    own_text = render_octodns(records, zone, subtrees=want.subtrees)
+    if cache is not None:
+        own_text = cache.render.render_octodns(records, zone, subtrees=want.subtrees)
+    else:
+        own_text = render_octodns(records, zone, subtrees=want.subtrees)
     rel = subtrees.relative(want.subtrees, zone)
     path = zone_path(opts.zones_dir, zone)
     # Every requested file is rendered and guarded before anything is written, so a run that
@@ -262,16 +280,21 @@ def _compute(opts: Options, snapshot: object | None) -> Result:
     )
 
 
-def generate(opts: Options, snapshot: object | None = None, write: bool = True) -> Result:
+def generate(
+    opts: Options,
+    snapshot: object | None = None,
+    write: bool = True,
+    cache: RunCache | None = None,
+) -> Result:
     """Compute the zone file and, unless ``write`` is False, write it if it changed.
 
     A writing run holds the zones directory's lock from before it reads the old file until
     after it wrote the new one, so two runs never interleave.
     """
     if not write:
-        return compute(opts, snapshot)
+        return compute(opts, snapshot, cache)
     with run_lock(opts.zones_dir, opts.lock_wait):
-        result = compute(opts, snapshot)
+        result = compute(opts, snapshot, cache)
         for path in result.files:
             remove_stale_temp_files(path)
         result.written_files = [p for p, t in result.files.items() if write_if_changed(p, t)]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any
+from typing import Any, NamedTuple
 
 from octodns.idna import IdnaError, idna_decode, idna_encode
 from octodns.record import Record, ValidationError
@@ -212,6 +212,22 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
     and sorted by octoDNS's own value class, as ``Record`` does. None when a record is not of a
     plain multi-value type such as A or AAAA, or the zone has sub-zones: then build the zone.
     """
+    entries = validated_entries(records, zone)
+    return None if entries is None else entries_data(entries, zone)[0]
+
+
+class Entry(NamedTuple):
+    """One validated record: its key in the zone, its name as the file writes it, its data."""
+
+    record: DesiredRecord
+    key: tuple[str, str]  # (encoded name, type)
+    decoded: str
+    data: dict[str, Any]
+
+
+def validated_entries(records: Iterable[DesiredRecord], zone: str) -> list[Entry] | None:
+    """Each record validated and turned into the data ``Record.data`` gives (see
+    ``records_data``); None when a record needs an octoDNS zone built instead."""
     _ensure_validators()
     z = Zone(f"{zone.rstrip('.')}.", [])
     if z.sub_zones:
@@ -222,14 +238,12 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
     normalised: dict[str, dict[str, Any]] = {}
     checked: dict[str, dict[str, Any]] = {}  # by type: see _checked_values
     ip_checks: dict[str, dict[str, Any] | None] = {}  # by type: see _ip_checks
-    entries: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    out: list[Entry] = []
     for r in records:
         cls = classes.get(r.type)
         if cls is not None and issubclass(cls, ValueMixin) and len(r.values) == 1:
-            entry = _single_value(r, cls, z, disabled)
-            if (entry[0], r.type) in entries:
-                return None  # a duplicate: building the zone names it
-            entries[(entry[0], r.type)] = (_decoded_name(entry[0]), entry[1])
+            name, d = _single_value(r, cls, z, disabled)
+            out.append(Entry(r, (name, r.type), _decoded_name(name), d))
             continue
         if cls is None or not issubclass(cls, ValuesMixin) or not r.values:
             return None
@@ -264,11 +278,6 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
             )
         for v in fresh:
             seen[v] = cls._value_type.process([v])[0]
-        if (name, r.type) in entries:
-            raise RancherDnsError(
-                f"record {r.name}.{z.decoded_name.rstrip('.')} of {r.origin.describe()} "
-                f"rejected by octoDNS: duplicate record, type {r.type}"
-            )
         values = sorted([seen[v] for v in r.values])
         # record_data(r) without its values, as Record.data gives it.
         d: dict[str, Any] = {"type": r.type, "ttl": int(r.ttl), "octodns": data["octodns"]}
@@ -276,12 +285,39 @@ def records_data(records: Iterable[DesiredRecord], zone: str) -> dict[str, Any] 
             d["value"] = values[0]
         else:
             d["values"] = values
-        entries[(name, r.type)] = (_decoded_name(name), d)
+        out.append(Entry(r, (name, r.type), _decoded_name(name), d))
+    return out
+
+
+def entries_data(
+    entries: Iterable[Entry], zone: str
+) -> tuple[dict[str, Any] | None, dict[str, tuple[DesiredRecord, ...]]]:
+    """The zone file's mapping of validated entries, and the records at each of its names.
+
+    A second record of one name and type is refused, naming it; (None, {}) for a duplicate of
+    a single-value type, whose zone octoDNS builds to name it.
+    """
+    by_key: dict[tuple[str, str], Entry] = {}
+    for e in entries:
+        if e.key in by_key:
+            if len(e.record.values) == 1 and issubclass(
+                Record.registered_types()[e.record.type], ValueMixin
+            ):
+                return None, {}
+            r = e.record
+            raise RancherDnsError(
+                f"record {r.name}.{zone.rstrip('.')} of {r.origin.describe()} "
+                f"rejected by octoDNS: duplicate record, type {r.type}"
+            )
+        by_key[e.key] = e
     out: dict[str, list[dict[str, Any]]] = {}
-    for key in sorted(entries):
-        decoded, d = entries[key]
-        out.setdefault(decoded, []).append(d)
-    return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
+    owners: dict[str, list[DesiredRecord]] = {}
+    for key in sorted(by_key):
+        e = by_key[key]
+        out.setdefault(e.decoded, []).append(e.data)
+        owners.setdefault(e.decoded, []).append(e.record)
+    data = {k: v[0] if len(v) == 1 else v for k, v in out.items()}
+    return data, {k: tuple(v) for k, v in owners.items()}
 
 
 def _single_value(

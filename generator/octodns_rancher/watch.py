@@ -37,7 +37,15 @@ from .errors import ConfigError, MetadataError, PublishError, RancherDnsError
 from .guards import EmptyMetadataError, TooManyRemovalsError
 from .logs import clip
 from .metrics import Metrics
-from .pipeline import Options, Result, generate, metadata_client, terraform_path, zone_path
+from .pipeline import (
+    Options,
+    Result,
+    RunCache,
+    generate,
+    metadata_client,
+    terraform_path,
+    zone_path,
+)
 from .publish import Summary, summarize
 from .redact import redact_text, redact_url
 from .source import MetadataClient, Snapshot
@@ -214,6 +222,8 @@ class Watcher:
         self.version: str | None = None
         self.cycles = 0
         self.failures = 0
+        # The last cycle's records, their checks and texts: a cycle costs what changed.
+        self.cache = RunCache()
         self._event = threading.Event()
         self._stopping = False
         self._waiting = 0  # depth of nested interruptible sections
@@ -318,7 +328,7 @@ class Watcher:
             snapshot = self._metadata(
                 lambda: self.client.fetch(environment_known=bool(self.opts.environment))
             )
-        result = generate(self.opts, snapshot)
+        result = generate(self.opts, snapshot, cache=self.cache)
         self.cycles += 1
         self.metrics.observe_records(r.type for r in result.records)
         if result.written:

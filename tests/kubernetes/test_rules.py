@@ -392,3 +392,39 @@ def test_bad_settings(kw, message):
     args = {"zone": ZONE, "cluster": "c1", **kw}
     with pytest.raises(ConfigError, match=message):
         KubeSettings(**args)
+
+
+def test_a_watch_memo_gives_what_a_fresh_run_gives_as_objects_change():
+    """The watch keeps each object's dict until an event replaces it; objects it did not
+    replace keep their model object and their claims, and the records are a fresh run's."""
+    s = KubeSettings(zone=ZONE, cluster="c1")
+    services = [
+        service("shop", f"s{i}", ips=(f"203.0.113.{i + 1}",), annotations={H: f"s{i}.c1.{ZONE}"})
+        for i in range(6)
+    ]
+    ingresses = [
+        ingress("shop", "www", hosts=(f"s0.c1.{ZONE}", f"w.c1.{ZONE}"), ips=("192.0.2.9",))
+    ]
+    objects: dict = {}
+    claims: dict = {}
+    first = model.build("c1", services, ingresses, objects)
+    assert desired_records(first, s, claims) == desired_records(
+        model.build("c1", services, ingresses), s
+    )
+    steps = [
+        lambda sv: sv.__setitem__(
+            2, service("shop", "s2", ips=("198.51.100.2",), annotations={H: f"s2.c1.{ZONE}"})
+        ),
+        lambda sv: sv.pop(0),  # s0's name goes to the Ingress
+        lambda sv: sv.append(
+            service("shop", "late", ips=("198.51.100.9",), annotations={H: f"w.c1.{ZONE}"})
+        ),
+    ]
+    for step in steps:
+        before = {id(o): o for o in model.build("c1", services, ingresses, objects).services}
+        step(services)
+        cluster = model.build("c1", services, ingresses, objects)
+        fresh = desired_records(model.build("c1", services, ingresses), s)
+        assert desired_records(cluster, s, claims) == fresh
+        # Objects that were not replaced are the very objects read before.
+        assert sum(id(o) in before for o in cluster.services) >= len(services) - 1

@@ -88,25 +88,41 @@ class _Unreadable(Exception):
     """An object field of the wrong type: the object is skipped."""
 
 
-def build(name: str, services: Any, ingresses: Any) -> Cluster:
-    """A Cluster from the ``items`` of a ServiceList and an IngressList."""
+def build(name: str, services: Any, ingresses: Any, memo: dict[str, Any] | None = None) -> Cluster:
+    """A Cluster from the ``items`` of a ServiceList and an IngressList.
+
+    ``memo``: kept by a long-running caller between builds; an item that is the very object
+    (``is``) it was the last time is not read again (the watch keeps each object's dict until
+    an event replaces it).
+    """
     return Cluster(
         name=name,
-        services=_objects("Service", services),
-        ingresses=_objects("Ingress", ingresses),
+        services=_objects("Service", services, memo),
+        ingresses=_objects("Ingress", ingresses, memo),
     )
 
 
-def _objects(kind: str, items: Any) -> tuple[KubeObject, ...]:
+def _objects(kind: str, items: Any, memo: dict[str, Any] | None) -> tuple[KubeObject, ...]:
     if not isinstance(items, list):
         raise ClusterError(f"the {kind} list's items are {type(items).__name__}, not a list")
+    last: dict[int, tuple[Any, KubeObject | None]] = memo.get(kind, {}) if memo is not None else {}
+    kept: dict[int, tuple[Any, KubeObject | None]] = {}
     out = []
     for i, raw in enumerate(items):
-        obj = read_object(kind, raw, i)
+        hit = last.get(id(raw))
+        obj = hit[1] if hit is not None and hit[0] is raw else read_object(kind, raw, i)
+        if memo is not None:
+            kept[id(raw)] = (raw, obj)
         if obj is not None:
             out.append(obj)
-    out.sort(key=lambda o: (o.ref.namespace, o.ref.name))
+    if memo is not None:
+        memo[kind] = kept
+    out.sort(key=_by_name)
     return tuple(out)
+
+
+def _by_name(o: KubeObject) -> tuple[str, str]:
+    return (o.ref.namespace, o.ref.name)
 
 
 def read_object(kind: str, raw: Any, index: int = 0) -> KubeObject | None:

@@ -31,7 +31,7 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..desired import DesiredRecord
 from ..errors import ConfigError
@@ -117,12 +117,28 @@ class _Claim(NamedTuple):
     ref: KubeRef
 
 
-def desired_records(cluster: Cluster, settings: KubeSettings) -> list[DesiredRecord]:
-    """Every record the cluster should have, sorted by name and type."""
+def desired_records(
+    cluster: Cluster, settings: KubeSettings, memo: dict[int, Any] | None = None
+) -> list[DesiredRecord]:
+    """Every record the cluster should have, sorted by name and type.
+
+    ``memo``: kept by a long-running caller between calls with the same settings; an object
+    that is the very one (``is``) it was the last time keeps its claims.
+    """
     claims: list[_Claim] = []
     suffixes = tuple("." + s for s in settings.subtrees)
+    last = dict(memo) if memo is not None else {}
+    if memo is not None:
+        memo.clear()
     for obj in _selected(cluster, settings):
-        claims.extend(_claims(obj, cluster.name, settings, suffixes))
+        hit = last.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            mine = hit[1]
+        else:
+            mine = _claims(obj, cluster.name, settings, suffixes)
+        if memo is not None:
+            memo[id(obj)] = (obj, mine)
+        claims.extend(mine)
     # One object per name, the first in rank order; the rule is in docs/safety.md.
     owners: dict[str, _Claim] = {}
     for claim in sorted(claims, key=itemgetter(0)):

@@ -63,13 +63,23 @@ def read(opts: Any) -> snapshots.KubeSnapshot:
         client.close()
 
 
-def desired(opts: Any, snapshot: object | None = None) -> Any:
+def desired(opts: Any, snapshot: object | None = None, memo: dict[str, Any] | None = None) -> Any:
+    """The cluster's records. ``memo``: a long-running caller's memory between runs (the
+    pipeline's ``RunCache.source``): objects the watch did not replace are not read again,
+    nor their records made again, while the settings stay the same."""
     from ..pipeline import Desired
 
     s = settings(opts)
     snap = snapshot if isinstance(snapshot, snapshots.KubeSnapshot) else read(opts)
-    cluster = model.build(s.cluster, snap.services, snap.ingresses)
-    records = rules.desired_records(cluster, s)
+    objects = claims = None
+    if memo is not None:
+        if memo.get("kubernetes-settings") != s:
+            memo.clear()
+            memo["kubernetes-settings"] = s
+        objects = memo.setdefault("kubernetes-objects", {})
+        claims = memo.setdefault("kubernetes-claims", {})
+    cluster = model.build(s.cluster, snap.services, snap.ingresses, objects)
+    records = rules.desired_records(cluster, s, claims)
     nothing = not cluster.services and not cluster.ingresses
     return Desired(
         records=records,
