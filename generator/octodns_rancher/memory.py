@@ -22,6 +22,8 @@ from octodns.processor.ownership import OwnershipProcessor
 from octodns.record import Record
 from octodns.source.base import BaseSource
 
+from .zoneview import remember_records
+
 
 class MemorySource(BaseSource):
     """A source whose zones' data is set in memory (``set_zone``), read like a zone file.
@@ -59,6 +61,7 @@ class MemorySource(BaseSource):
         data = self._zones.get(zone.name)
         if data is None:
             return False
+        remember_records(zone)
         built: dict[tuple[str, str, bytes], Record] = {}
         self.built = 0
         for name, entries in data.items():

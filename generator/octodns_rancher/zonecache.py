@@ -28,6 +28,8 @@ from typing import Any
 
 from octodns.record import Delete, Record
 
+from .zoneview import remember_records
+
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (record name relative to the zone, type)
@@ -57,6 +59,7 @@ class ZoneCache:
         state = self.cache_state()
         if not target:
             return super().populate(zone, target=target, lenient=lenient)  # type: ignore[misc]
+        remember_records(zone)
         cached = state["zones"].get(zone.name)
         if cached is None:
             exists = super().populate(zone, target=True, lenient=lenient)  # type: ignore[misc]
