@@ -155,3 +155,22 @@ def test_an_unreadable_zone_file_is_refused_and_kept(tmp_path):
     ):
         generate(k_opts(tmp_path), cluster(1))
     assert path.read_bytes() == before
+
+
+def test_a_result_computed_ahead_is_not_written_over_another_sources_later_write(tmp_path):
+    """``watch`` computes a cycle before its quiet period ends; if another source wrote the
+    shared file meanwhile, the write computes again and keeps that source's entries."""
+    path = zone_path(tmp_path, "example.com")
+    generate(r_opts(tmp_path), rancher(3))
+    ahead = generate(r_opts(tmp_path), rancher(4), write=False)
+    assert ahead.still_current()
+    generate(k_opts(tmp_path), cluster(2))  # the cluster's run writes the file in between
+    assert not ahead.still_current()
+    result = generate(r_opts(tmp_path), rancher(4), prepared=ahead)
+    assert result is not ahead and result.written
+    text = path.read_text()
+    assert len(blocks(text, ".c1")) == 4 and len(blocks(text, ".production")) == 4
+    # Unchanged files: the computed result is what is written, as it is.
+    again = generate(r_opts(tmp_path), rancher(5), write=False)
+    written = generate(r_opts(tmp_path), rancher(5), prepared=again)
+    assert written is again and path.read_text() == again.text

@@ -232,6 +232,54 @@ def test_survives_a_metadata_server_that_never_answers(repo: Path) -> None:
     assert not thread.is_alive()
 
 
+def _environment_reads(srv: MetadataServer) -> int:
+    """Full reads of the environment (each one reads ``/services`` once)."""
+    return sum(1 for p in srv.paths() if p.split("?")[0].rstrip("/").endswith("/services"))
+
+
+def test_a_settled_change_is_read_and_computed_during_its_quiet_period(repo: Path) -> None:
+    """The second half of the quiet period reads and renders; the cycle then only writes, and
+    the server sees no more reads than without it."""
+    settings = WatchSettings(quiet_period=1.0, resync_interval=60, max_wait=1, backoff_min=0.1)
+    with MetadataServer(trees()) as srv, watching(srv, repo, settings) as w:
+        wait_for(lambda: count(repo) == 2 and w.cycles == 1, what="the first cycle")
+        reads = _environment_reads(srv)
+        srv.reload(trees(api=True))
+        wait_for(lambda: count(repo) == 3, what="a commit for the new service")
+        assert (w.reads_ahead, w.reads_ahead_used) == (1, 1)
+        assert _environment_reads(srv) == reads + 1
+        assert "api.shop.production" in zone_path(repo / "zones", ZONE).read_text()
+
+
+def test_a_change_after_the_read_ahead_is_not_lost(repo: Path) -> None:
+    """A reload after the quiet period's read re-arms it; the cycle reads the newer data."""
+    settings = WatchSettings(quiet_period=2.0, resync_interval=60, max_wait=1, backoff_min=0.1)
+    with MetadataServer(trees()) as srv, watching(srv, repo, settings) as w:
+        wait_for(lambda: count(repo) == 2 and w.cycles == 1, what="the first cycle")
+        srv.reload(trees(api=True))
+        wait_for(lambda: w.reads_ahead == 1, what="the read ahead")
+        assert count(repo) == 2
+        srv.reload(trees(api=True, web_ip="203.0.113.9"))
+        wait_for(lambda: count(repo) == 3, timeout=15, what="the commit")
+        text = zone_path(repo / "zones", ZONE).read_text()
+        assert "203.0.113.9" in text and "api.shop.production" in text
+        assert w.reads_ahead_used == 0  # its version was not the one that settled
+        time.sleep(1.0)
+        assert count(repo) == 3
+
+
+def test_a_stop_during_the_quiet_period_writes_nothing(repo: Path) -> None:
+    settings = WatchSettings(quiet_period=2.0, resync_interval=60, max_wait=1, backoff_min=0.1)
+    with MetadataServer(trees()) as srv:
+        with watching(srv, repo, settings) as w:
+            wait_for(lambda: count(repo) == 2 and w.cycles == 1, what="the first cycle")
+            before = zone_path(repo / "zones", ZONE).read_text()
+            srv.reload(trees(api=True))
+            wait_for(lambda: w.reads_ahead == 1, what="the read ahead")
+        assert zone_path(repo / "zones", ZONE).read_text() == before
+        assert count(repo) == 2
+
+
 def test_resync_restores_the_zone_file_without_an_event(repo: Path) -> None:
     settings = WatchSettings(quiet_period=QUIET, resync_interval=1, max_wait=1, backoff_min=0.1)
     with MetadataServer(trees()) as srv, watching(srv, repo, settings) as w:

@@ -99,6 +99,13 @@ class Result:
     # Every file of the requested formats → its text; ``path``/``text`` stay the octoDNS file's.
     files: dict[Path, str] = field(default_factory=dict)
     written_files: list[Path] = field(default_factory=list)
+    # Each output file as it was on disk when this result was computed (None: absent).
+    read: dict[Path, str | None] = field(default_factory=dict)
+
+    def still_current(self) -> bool:
+        """Whether every output file is still as this result read it (a result computed
+        ahead of its write is only written if nothing else wrote those files meanwhile)."""
+        return bool(self.read) and all(_read(p) == text for p, text in self.read.items())
 
     @property
     def changed_files(self) -> list[Path]:
@@ -241,9 +248,10 @@ def _compute(opts: Options, snapshot: object | None, cache: RunCache | None) -> 
     # they are and are never counted as this run's removals.
     files: dict[Path, str] = {}
     olds: dict[Path, str | None] = {}
+    read: dict[Path, str | None] = {}
     wanted = formats(opts.formats)
     if "octodns" in wanted:
-        old_text = _read(path)
+        old_text = read[path] = _read(path)
         _check_old(path, old_text, "octodns")
         shared = subtrees.SharedZone(old_text, rel, path)
         files[path], olds[path] = shared.merged(own_text), shared.old_own_text()
@@ -252,7 +260,7 @@ def _compute(opts: Options, snapshot: object | None, cache: RunCache | None) -> 
         from .terraform import as_octodns_text, keep_others, render_terraform
 
         tf_path = terraform_path(opts.zones_dir, zone)
-        tf_old = _read(tf_path)
+        tf_old = read[tf_path] = _read(tf_path)
         _check_old(tf_path, tf_old, "terraform")
         tf_text = render_terraform(records, zone, subtrees=want.subtrees, edit_hint=want.edit_hint)
         files[tf_path] = keep_others(tf_text, tf_old, want.subtrees)
@@ -277,6 +285,7 @@ def _compute(opts: Options, snapshot: object | None, cache: RunCache | None) -> 
         environment=want.name,
         requests=want.requests,
         files=files,
+        read=read,
     )
 
 
@@ -285,16 +294,22 @@ def generate(
     snapshot: object | None = None,
     write: bool = True,
     cache: RunCache | None = None,
+    prepared: Result | None = None,
 ) -> Result:
     """Compute the zone file and, unless ``write`` is False, write it if it changed.
 
     A writing run holds the zones directory's lock from before it reads the old file until
-    after it wrote the new one, so two runs never interleave.
+    after it wrote the new one, so two runs never interleave. ``prepared``: the result of
+    ``compute`` for this same ``snapshot``, made ahead (``watch`` makes it during the quiet
+    period); it is written only if the files are still as it read them, else computed again.
     """
     if not write:
         return compute(opts, snapshot, cache)
     with run_lock(opts.zones_dir, opts.lock_wait):
-        result = compute(opts, snapshot, cache)
+        if prepared is not None and prepared.still_current():
+            result = prepared
+        else:
+            result = compute(opts, snapshot, cache)
         for path in result.files:
             remove_stale_temp_files(path)
         result.written_files = [p for p, t in result.files.items() if write_if_changed(p, t)]

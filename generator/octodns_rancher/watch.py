@@ -229,6 +229,10 @@ class Watcher:
         self._waiting = 0  # depth of nested interruptible sections
         self._publish_pending = False
         self._next_resync = 0.0
+        # (version, snapshot, result) read and computed in the quiet period's second half.
+        self._prepared: tuple[str, Snapshot, Result] | None = None
+        self.reads_ahead = 0  # results computed during a quiet period
+        self.reads_ahead_used = 0  # ... that their cycle used (nothing changed meanwhile)
 
     # -- control ---------------------------------------------------------------------------
 
@@ -309,8 +313,14 @@ class Watcher:
         deadline = start + quiet
         limit = start + (self.settings.max_settle or quiet)
         step = min(0.25, max(quiet / 4, 0.02))
+        ahead = True  # one read ahead per settle: a storm of reloads costs no extra reads
         while (now := time.monotonic()) < min(deadline, limit):
             self._sleep(min(step, deadline - now))
+            if ahead and deadline - time.monotonic() <= quiet / 2:
+                ahead = False
+                self._prepare(latest)
+            # Always checked after a read ahead: a change during it re-arms the quiet period
+            # and the cycle then reads again (the result is kept for its version only).
             current = self._metadata(self.client.version)
             if current != latest:
                 log.debug("rancher-metadata changed again (%s); quiet period re-armed", current)
@@ -324,11 +334,15 @@ class Watcher:
     def _cycle(self, trigger: str) -> None:
         """Read, regenerate, write if changed, publish if needed; one histogram sample."""
         started = time.monotonic()
-        with self._interruptible():
-            snapshot = self._metadata(
-                lambda: self.client.fetch(environment_known=bool(self.opts.environment))
-            )
-        result = generate(self.opts, snapshot, cache=self.cache)
+        prepared, self._prepared = self._prepared, None
+        ready: Result | None = None
+        if prepared is not None and trigger == "change" and prepared[0] == self.version:
+            _, snapshot, ready = prepared
+            self.reads_ahead_used += 1
+            log.debug("using what was read and computed during the quiet period")
+        else:
+            snapshot = self._read()
+        result = generate(self.opts, snapshot, cache=self.cache, prepared=ready)
         self.cycles += 1
         self.metrics.observe_records(r.type for r in result.records)
         if result.written:
@@ -353,6 +367,31 @@ class Watcher:
         self._next_resync = time.monotonic() + self.settings.resync_interval
         self.metrics.cycle_duration.labels(trigger=trigger).observe(time.monotonic() - started)
         self.metrics.succeeded()
+
+    def _read(self) -> Snapshot:
+        with self._interruptible():
+            return self._metadata(
+                lambda: self.client.fetch(environment_known=bool(self.opts.environment))
+            )
+
+    def _prepare(self, version: str) -> None:
+        """Read and compute ``version`` before its quiet period ends (nothing is written).
+
+        Half the quiet period has passed without a change: if the rest passes too, the cycle
+        only writes and publishes, so a change reaches its destination about a read and a
+        render sooner. The files are written under the lock only if they are still as this
+        computation read them. Any failure here is left for the cycle to meet and report.
+        """
+        self._prepared = None
+        try:
+            snapshot = self._read()
+            with self._shielded():
+                result = generate(self.opts, snapshot, write=False, cache=self.cache)
+        except Exception as e:
+            log.debug("reading ahead failed (%s); the cycle reads again", clip(str(e)))
+            return
+        self._prepared = (version, snapshot, result)
+        self.reads_ahead += 1
 
     def _publish(self, result: Result, snapshot: Snapshot) -> None:
         self._publish_pending = True
@@ -385,6 +424,18 @@ class Watcher:
             yield
         finally:
             self._waiting -= 1
+
+    @contextlib.contextmanager
+    def _shielded(self) -> Iterator[None]:
+        """Work inside an interruptible section that a signal must not cut short (it computes,
+        logs, takes locks); a stop asked for meanwhile takes effect right after it."""
+        waiting, self._waiting = self._waiting, 0
+        try:
+            yield
+        finally:
+            self._waiting = waiting
+        if self._stopping:
+            raise Stopping
 
     def _sleep(self, seconds: float) -> None:
         with self._interruptible():
