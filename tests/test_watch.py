@@ -280,6 +280,38 @@ def test_a_stop_during_the_quiet_period_writes_nothing(repo: Path) -> None:
         assert count(repo) == 2
 
 
+def test_the_cli_loop_freezes_what_it_keeps_after_each_full_read(repo: Path) -> None:
+    """After start and every resync (full reads), what the loop keeps is moved out of the
+    cyclic collector's scans; change cycles leave the frozen set alone. Only the CLI's loop
+    does it: a loop in a thread of another program leaves that program's heap alone."""
+    import gc
+
+    settings = WatchSettings(quiet_period=QUIET, resync_interval=60, max_wait=1, backoff_min=0.1)
+    try:
+        with MetadataServer(trees()) as srv:
+            gc.unfreeze()
+            with watching(srv, repo, settings) as w:
+                wait_for(lambda: w.cycles == 1, what="the first cycle")
+                assert gc.get_freeze_count() == 0  # off unless asked for
+            opts = options(srv, repo)
+            assert not Watcher(opts, settings, GitPublisher(opts.zones_dir, push=False)).freeze_heap
+            w = Watcher(opts, settings, GitPublisher(opts.zones_dir, push=False), freeze_heap=True)
+            thread = threading.Thread(target=w.run, daemon=True)
+            thread.start()
+            try:
+                wait_for(lambda: w.heap_freezes == 1, what="the start cycle's freeze")
+                assert gc.get_freeze_count() > 0
+                srv.reload(trees(api=True))
+                wait_for(lambda: w.cycles == 2, what="the change cycle")
+                time.sleep(0.2)
+                assert w.heap_freezes == 1  # a change cycle does not freeze
+            finally:
+                w.stop()
+                thread.join(timeout=10)
+    finally:
+        gc.unfreeze()
+
+
 def test_resync_restores_the_zone_file_without_an_event(repo: Path) -> None:
     settings = WatchSettings(quiet_period=QUIET, resync_interval=1, max_wait=1, backoff_min=0.1)
     with MetadataServer(trees()) as srv, watching(srv, repo, settings) as w:

@@ -21,6 +21,7 @@ atomic anyway) and no ``.git/index.lock`` is ever left behind.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import os
@@ -212,7 +213,9 @@ class Watcher:
         publisher: Publisher,
         metrics: Metrics | None = None,
         client: MetadataClient | None = None,
+        freeze_heap: bool = False,
     ) -> None:
+        """``freeze_heap``: the process is this loop's alone (the CLI); see ``_freeze_heap``."""
         if opts.metadata_file is not None:
             raise ConfigError("watch reads rancher-metadata; --metadata-file cannot be watched")
         self.opts, self.settings, self.publisher = opts, settings, publisher
@@ -232,6 +235,8 @@ class Watcher:
         # (version, snapshot, result) read and computed in the quiet period's second half.
         self._prepared: tuple[str, Snapshot, Result] | None = None
         self.reads_ahead = 0  # results computed during a quiet period
+        self.freeze_heap = freeze_heap
+        self.heap_freezes = 0
         self.reads_ahead_used = 0  # ... that their cycle used (nothing changed meanwhile)
 
     # -- control ---------------------------------------------------------------------------
@@ -365,6 +370,9 @@ class Watcher:
         if result.written or self._publish_pending or trigger != "change":
             self._publish(result, snapshot)
         self._next_resync = time.monotonic() + self.settings.resync_interval
+        if trigger != "change" and self.freeze_heap:
+            _freeze_heap()
+            self.heap_freezes += 1
         self.metrics.cycle_duration.labels(trigger=trigger).observe(time.monotonic() - started)
         self.metrics.succeeded()
 
@@ -460,6 +468,21 @@ class Watcher:
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+
+
+def _freeze_heap() -> None:
+    """Collect once, then keep everything alive now out of the cyclic collector's scans.
+
+    What the loop keeps between cycles (octoDNS's manager, its view of 20,000 record sets, the
+    render cache) is a few million objects: each full collection scanned them all, 0.2-0.4 s
+    of CPU every few cycles, to free nothing. After a full read (start, recovery, resync) they
+    are frozen (``gc.freeze``); collections then scan only what later cycles made. Cyclic
+    garbage among frozen objects (a record replaced since) waits for the next full read, which
+    unfreezes and collects first: memory stays bounded by one resync interval's changes.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def ensure_checkout(url: str, path: Path, branch: str | None = None) -> None:

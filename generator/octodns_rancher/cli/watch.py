@@ -126,7 +126,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             from ..kubernetes.watch import watcher_client
 
             client = watcher_client(opts)
-        return Watcher(opts, settings, publisher, metrics, client=client).run()
+        return Watcher(opts, settings, publisher, metrics, client=client, freeze_heap=True).run()
     finally:
         if server is not None:
             server.stop()
