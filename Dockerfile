@@ -16,7 +16,8 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
-# Other octoDNS providers for --apply, e.g. --build-arg EXTRA_PACKAGES=octodns-powerdns
+# Other octoDNS providers for --apply, e.g. --build-arg EXTRA_PACKAGES=octodns-cloudflare
+# (Route53, PowerDNS and RFC 2136 come with the package)
 ARG EXTRA_PACKAGES=""
 COPY pyproject.toml README.md /src/
 COPY generator /src/generator

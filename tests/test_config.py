@@ -256,3 +256,72 @@ def test_init_yaml_config_works_as_rendered(tmp_path, monkeypatch):
     assert "web.shop.production" in published and "_owner.a.web.shop.production" in published
     proc = run(cmd, cwd=tmp_path)  # a second plan: nothing left to do
     assert proc.returncode == 0 and "No changes were planned" in proc.stdout + proc.stderr
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def _runtime_distributions() -> set[str]:
+    """The distributions ``pip install .`` brings: ours, its runtime dependencies and theirs."""
+    import re
+    from importlib.metadata import PackageNotFoundError, requires
+
+    import tomllib
+
+    def name(requirement: str) -> str:
+        return _norm(re.split(r"[<>=!~\[; (]", requirement.strip(), maxsplit=1)[0])
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    todo = [name(r) for r in project["dependencies"]]
+    seen = {_norm(project["name"])}
+    while todo:
+        dist = todo.pop()
+        if dist in seen:
+            continue
+        seen.add(dist)
+        try:
+            reqs = requires(dist) or []
+        except PackageNotFoundError:
+            continue
+        todo += [name(r) for r in reqs if "extra ==" not in r]
+    return seen
+
+
+def _classes(data: object) -> list[str]:
+    if isinstance(data, dict):
+        found = [v for k, v in data.items() if k == "class" and isinstance(v, str)]
+        return found + [c for v in data.values() for c in _classes(v)]
+    if isinstance(data, list):
+        return [c for v in data for c in _classes(v)]
+    return []
+
+
+def test_every_class_a_config_names_comes_with_the_runtime_dependencies():
+    """The workflows install the project alone (``pip install .``): each class a shipped or
+    ``init``-rendered config loads, and everything its module imports, must come from the
+    runtime dependencies, not the test extras."""
+    import json
+    import sys
+    from importlib.metadata import packages_distributions
+
+    owners = packages_distributions()
+    runtime = _runtime_distributions()
+    texts = [p.read_text() for p in sorted((ROOT / "config").glob("octodns*.yaml"))]
+    texts += [render_octodns_config("example.com", "prod", provider=p) for p in PROVIDERS]
+    modules = sorted({c.rsplit(".", 1)[0] for t in texts for c in _classes(yaml.safe_load(t))})
+    probe = (
+        "import importlib, json, sys\n"
+        "before = set(sys.modules)\n"  # what the interpreter loaded at start (site, .pth)
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "print(json.dumps(sorted({n.split('.')[0] for n in set(sys.modules) - before})))"
+    )
+    proc = run([sys.executable, "-c", probe], cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    loaded = json.loads(proc.stdout)
+    outside = {
+        f"{top} ({', '.join(owners[top])})"
+        for top in loaded
+        if top in owners and not {_norm(d) for d in owners[top]} & runtime
+    }
+    assert not outside, f"{modules} load modules from outside the runtime dependencies: {outside}"
