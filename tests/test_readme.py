@@ -9,6 +9,7 @@ environment but ``PATH``: no AWS or Rancher settings, no metadata server.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -60,6 +61,15 @@ def fresh_copy(dest: Path) -> Path:
             continue  # deleted in the working tree
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dest / name, follow_symlinks=False)
+    # The copy shares this .venv. scripts/setup.sh (which the README's demo runs) reinstalls
+    # the package, editable, from the directory it runs in when .venv was not set up for this
+    # pyproject.toml; from the copy, that would point this .venv at a temporary directory.
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    if not (Path(sys.prefix) / f".installed-{digest}").exists():
+        pytest.fail(
+            f"{sys.prefix} was not set up for this pyproject.toml: run `bash scripts/setup.sh` "
+            "first (the fresh copy shares .venv and must not reinstall the package in it)"
+        )
     (dest / ".venv").symlink_to(Path(sys.prefix))
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "fresh clone"]):
         subprocess.run(
