@@ -222,19 +222,10 @@ def test_addresses_skip_only_octodns_address_validator():
     """Addresses read by ``addresses.parse`` skip octoDNS's own address check (the same
     ipaddress class); any other value validator an operator enabled still runs."""
     from octodns.record import Record
-    from octodns.record.validator import ValidationReason, ValueValidator
 
-    from tests.support.validators import enabled_validator
+    from tests.support.validators import Refusing, enabled_validator
 
-    class NoDocumentationNet(ValueValidator):
-        def validate(self, value_cls, data, _type):
-            values = data if isinstance(data, (list, tuple)) else (data,)
-            return [
-                ValidationReason(f"{v} is refused here", validator_id=self.id)
-                for v in values
-                if str(v).startswith("203.0.113.")
-            ]
-
+    no_documentation_net = Refusing("test-no-doc-net", lambda v: v.startswith("203.0.113."))
     ref = ServiceRef("s", "x", "u")
     records = [
         DesiredRecord("a.env", "A", 300, ("10.0.0.1",), ref),
@@ -242,7 +233,7 @@ def test_addresses_skip_only_octodns_address_validator():
     ]
     render_octodns(records, "example.com")  # the validator is not enabled yet
     with (
-        enabled_validator(NoDocumentationNet("test-no-doc-net"), types=["A"]),
+        enabled_validator(no_documentation_net, types=["A"]),
         pytest.raises(
             RancherDnsError, match=r"record b\.env\.example\.com .*203\.0\.113\.7 is refused"
         ),

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from octodns.record.validator import ValidationReason, ValueValidator
 
 from octodns_rancher.errors import RancherDnsError
 from octodns_rancher.records import DesiredRecord, ServiceRef
 from octodns_rancher.render import UnsafeRecordError, render_octodns
 from octodns_rancher.rendercache import RenderCache
-from tests.support.validators import enabled_validator
+from tests.support.validators import Refusing, enabled_validator
 from tests.test_render import _records, fixture_records
 
 
@@ -62,20 +61,13 @@ def test_a_bad_record_still_fails_the_cycle_and_the_next_cycle_recovers():
 
 
 def test_new_validator_settings_validate_every_record_again():
-    class Refuse(ValueValidator):
-        def validate(self, value_cls, data, _type):
-            values = data if isinstance(data, (list, tuple)) else (data,)
-            return [
-                ValidationReason(f"{v} refused", validator_id=self.id)
-                for v in values
-                if str(v) == "198.51.100.5"
-            ]
-
     ref = ServiceRef("s", "x", "u")
     records = [DesiredRecord("a.env", "A", 300, ("198.51.100.5",), ref)]
     cache = RenderCache()
     cache.render_octodns(records, "example.com")
-    refusing = enabled_validator(Refuse("test-refuse-one"), types=["A"])
+    refusing = enabled_validator(
+        Refusing("test-refuse-one", lambda v: v == "198.51.100.5", "refused"), types=["A"]
+    )
     with refusing, pytest.raises(RancherDnsError, match=r"198\.51\.100\.5 refused"):
         cache.render_octodns(records, "example.com")
     assert cache.render_octodns(records, "example.com") == render_octodns(records, "example.com")

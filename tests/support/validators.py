@@ -7,10 +7,27 @@ manager built later (a watch's, a sync's) re-activates each *registered* validat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from octodns.record import Record
+from octodns.record.validator import ValidationReason, ValueValidator
+
+
+class Refusing(ValueValidator):
+    """A value validator an operator might enable: refuses each value ``refuse`` matches."""
+
+    def __init__(self, id: str, refuse: Callable[[str], bool], why: str = "is refused here"):
+        super().__init__(id)
+        self.refuse, self.why = refuse, why
+
+    def validate(self, value_cls, data, _type):  # type: ignore[no-untyped-def]
+        values = data if isinstance(data, (list, tuple)) else (data,)
+        return [
+            ValidationReason(f"{v} {self.why}", validator_id=self.id)
+            for v in values
+            if self.refuse(str(v))
+        ]
 
 
 @contextmanager
