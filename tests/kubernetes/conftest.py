@@ -15,8 +15,9 @@ H = "external-dns.alpha.kubernetes.io/hostname"
 
 @pytest.fixture
 def kube() -> Iterator[KubeApiServer]:
-    """An API server with a small cluster: two Services (address, host name) and an Ingress."""
-    with KubeApiServer(bookmark_interval=0.2) as srv:
+    """An API server with a small cluster: two Services (address, host name) and an Ingress;
+    HTTPS with its own CA, as a real cluster serves."""
+    with KubeApiServer(bookmark_interval=0.2, tls=True) as srv:
         srv.add_service(
             "shop",
             "web",

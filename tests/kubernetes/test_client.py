@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import subprocess
 import sys
 import threading
 import time
@@ -92,6 +94,78 @@ def test_exec_credential_plugin(kube, tmp_path):
     path = tmp_path / "kc"
     path.write_text(json.dumps(cfg))
     assert len(client(path).list("services").items) == 2
+
+
+def test_a_server_the_kubeconfig_does_not_trust_is_refused(kube, tmp_path):
+    """The cluster's CA comes from the kubeconfig: a server whose certificate another CA
+    signed (a man in the middle, a wrong cluster) is refused before any token is sent."""
+    from tests.support.tls import issue
+
+    cfg = kube.kubeconfig()
+    other_ca = base64.b64encode(issue("127.0.0.1", "another-ca").ca_pem).decode()
+    cfg["clusters"][0]["cluster"]["certificate-authority-data"] = other_ca
+    path = tmp_path / "kc"
+    path.write_text(json.dumps(cfg))
+    before = len(kube.requests)
+    with pytest.raises(ClusterError, match=r"(?i)certificate verify failed"):
+        client(path).list("services")
+    assert len(kube.requests) == before
+
+
+SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def _private_mounts() -> bool:
+    """Whether this process may make a private mount namespace (root, or user namespaces)."""
+    try:
+        probe = subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "true"],
+            capture_output=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def test_in_cluster_service_account_end_to_end(kube, tmp_path):
+    """Inside a pod: no kubeconfig, KUBERNETES_SERVICE_HOST/PORT set, the service account's
+    token and CA at their fixed path. The CLI runs in a private mount namespace in which that
+    path holds this server's token and CA (nothing on the machine itself is touched), and
+    reads the cluster over HTTPS with them."""
+    if not _private_mounts():
+        pytest.skip("no private mount namespace here (unshare --mount needs root)")
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text(kube.token)
+    (account / "ca.crt").write_bytes(kube.ca_pem)
+    (account / "namespace").write_text("dns")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": str(home),
+        "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+        "KUBERNETES_SERVICE_PORT": str(kube.port),
+    }
+    run_dir = str(Path("/var/run").resolve())
+    script = 'set -e; mount -t tmpfs tmpfs "$1"; mkdir -p "$2"; cp "$3"/* "$2"/; shift 3; exec "$@"'
+    zones = tmp_path / "zones"
+    proc = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+         run_dir, SERVICE_ACCOUNT, str(account),
+         str(Path(sys.executable).parent / "octodns-rancher"), "generate",
+         "--zone", "example.com", "--zones-dir", str(zones),
+         "--source", "kubernetes", "--cluster", "c1"],
+        env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    text = (zones / "example.com.yaml").read_text()
+    assert "web.c1:" in text and "203.0.113.10" in text
+    assert any(r.startswith("/api/v1/services") for r in kube.requests)
+    assert not Path(SERVICE_ACCOUNT, "token").exists() or (
+        Path(SERVICE_ACCOUNT, "token").read_text() != kube.token
+    )  # the machine's own path was never written
 
 
 def test_in_cluster_is_chosen_inside_a_pod(monkeypatch):

@@ -29,11 +29,14 @@ import contextlib
 import copy
 import json
 import socket
+import ssl
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -64,7 +67,11 @@ def _now() -> str:
 class KubeApiServer:
     """Start with ``with KubeApiServer(token="t") as srv:``; ``srv.url`` is the base URL."""
 
-    def __init__(self, token: str = "test-token", bookmark_interval: float = 1.0) -> None:
+    def __init__(
+        self, token: str = "test-token", bookmark_interval: float = 1.0, tls: bool = False
+    ) -> None:
+        """``tls``: serve HTTPS, as a real kube-apiserver does, with a certificate of a new CA
+        (``ca_pem``, which ``kubeconfig()`` carries as ``certificate-authority-data``)."""
         self.token = token
         self.bookmark_interval = bookmark_interval
         self.cond = threading.Condition()
@@ -84,6 +91,9 @@ class KubeApiServer:
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        self.ca_pem: bytes | None = None
+        if tls:
+            self._serve_tls()
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> KubeApiServer:
@@ -103,12 +113,29 @@ class KubeApiServer:
                 conn.shutdown(socket.SHUT_RDWR)
         self.httpd.server_close()
 
+    def _serve_tls(self) -> None:
+        from .tls import issue
+
+        issued = issue("127.0.0.1")
+        with tempfile.TemporaryDirectory() as tmp:
+            cert, key = Path(tmp) / "tls.crt", Path(tmp) / "tls.key"
+            cert.write_bytes(issued.cert_pem)
+            key.write_bytes(issued.key_pem)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.ca_pem = issued.ca_pem
+        self.url = f"https://127.0.0.1:{self.port}"
+
     def kubeconfig(self, token: str | None = None, context: str = "test") -> dict[str, Any]:
         """A kubeconfig for this server (write it to a file with json.dumps)."""
+        cluster: dict[str, Any] = {"server": self.url}
+        if self.ca_pem is not None:
+            cluster["certificate-authority-data"] = base64.b64encode(self.ca_pem).decode()
         return {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "test", "cluster": {"server": self.url}}],
+            "clusters": [{"name": "test", "cluster": cluster}],
             "users": [{"name": "test", "user": {"token": token or self.token}}],
             "contexts": [{"name": context, "context": {"cluster": "test", "user": "test"}}],
             "current-context": context,
@@ -356,7 +383,10 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.api
         url = urlsplit(self.path)
         api.requests.append(self.path)
-        if self.headers.get("Authorization") != f"Bearer {api.token}":
+        # The scheme is case-insensitive (RFC 7235), as kube-apiserver's bearer token
+        # authenticator reads it: the official client's in-cluster loader sends "bearer".
+        scheme, _, credentials = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or credentials != api.token:
             self._json(401, status(401, "Unauthorized", "Unauthorized"))
             return
         what, namespace = _route(url.path)
