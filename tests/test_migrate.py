@@ -182,3 +182,17 @@ def test_an_unreadable_target_is_one_error_line(tmp_path):
     proc = preview(tmp_path, config, env)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "cannot read example.com. from yaml" in proc.stderr, proc.stderr
+
+
+def test_a_missing_secret_is_one_error_line_without_octodns_traceback(tmp_path):
+    """octoDNS logs its own traceback for an env/ secret that is not set, then raises; the
+    command's one line (naming the variable and the config) is the whole report."""
+    config, _ = site(tmp_path, SERVICES, RANCHER)
+    text = config.read_text().replace("env/OCTODNS_TARGET_DIR/./target", "env/TEST_TARGET_UNSET")
+    config.write_text(text)
+    proc = run(["octodns-rancher", "migrate", "--config-file", str(config)], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 1 and "missing env var TEST_TARGET_UNSET" in errors[0], proc.stderr
+    assert str(config) in errors[0]

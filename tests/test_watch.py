@@ -447,6 +447,30 @@ def test_cli_refuses_bad_settings(tmp_path: Path, env: dict, message: str) -> No
     assert message in proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("env/OCTODNS_TARGET_DIR/./target", "env/TEST_TARGET_UNSET"), "missing env var"),
+        (("example.com.:", "example.org.:"), "has no zone example.com."),
+    ],
+)
+def test_apply_with_a_config_that_cannot_load_stops_at_start(
+    tmp_path: Path, edit: tuple[str, str], message: str
+) -> None:
+    """One line and exit 2 before the loop starts, not a warning at every cycle; octoDNS's
+    own traceback for the unset secret is not shown."""
+    config = tmp_path / "octodns.yaml"
+    text = render_octodns_config(zone=ZONE, environment="Production", provider="yaml")
+    assert edit[0] in text
+    config.write_text(text.replace(*edit))
+    env = {"ROOT_DOMAIN": ZONE, "WATCH_MODE": "apply", "OCTODNS_CONFIG": str(config)}
+    proc = run(["octodns-rancher", "watch", "--listen", "off"], cwd=tmp_path, env=env)
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 1 and message in errors[0] and str(config) in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 @pytest.mark.parametrize("delay", [0.05, QUIET + 0.02, QUIET + 0.1])
 def test_sigterm_stops_the_cli_cleanly(repo: Path, delay: float) -> None:
     """The real command in a subprocess: SIGTERM mid-activity ends it with 0 and no debris.

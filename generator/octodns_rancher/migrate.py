@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .octodns_manager import load_manager, one_line
 from .processors import RancherOwnership, SubtreeOwnership, _marker_values
 from .rancher_state import PREFIX, listed_names
 
@@ -84,14 +85,7 @@ def preview(config_file: Path, zone: str | None = None) -> Preview:
 
 
 def _manager(config_file: Path) -> Any:
-    from octodns.manager import Manager
-
-    if not config_file.is_file():
-        raise ConfigError(f"octoDNS config {config_file} not found (render it with init)")
-    try:
-        return Manager(str(config_file))
-    except Exception as e:  # octoDNS raises many kinds; one line naming the file is enough
-        raise ConfigError(f"cannot load octoDNS config {config_file}: {_one_line(e)}") from e
+    return load_manager(config_file)
 
 
 def _zone_name(manager: Any, zone: str | None) -> str:
@@ -131,7 +125,7 @@ def _read(provider: Any, name: str) -> Any:
     try:
         provider.populate(zone, target=True, lenient=True)
     except Exception as e:
-        raise ConfigError(f"cannot read {name} from {provider.id}: {_one_line(e)}") from e
+        raise ConfigError(f"cannot read {name} from {provider.id}: {one_line(e)}") from e
     return zone
 
 
@@ -171,7 +165,7 @@ def _plan(manager: Any, name: str, proc: Any) -> tuple[Any, str]:
         finally:
             proc.allow_takeover = allow
     if isinstance(plan, Exception):
-        raise ConfigError(f"planning {name} failed: {_one_line(plan)}") from plan
+        raise ConfigError(f"planning {name} failed: {one_line(plan)}") from plan
     return plan, refused
 
 
@@ -185,7 +179,7 @@ def _sync_plan(manager: Any, name: str) -> Any:
     except OwnershipException as e:
         return e
     except Exception as e:
-        raise ConfigError(f"planning {name} failed: {_one_line(e)}") from e
+        raise ConfigError(f"planning {name} failed: {one_line(e)}") from e
     finally:
         manager.plan_outputs = saved
     return collect.plans[0][1] if collect.plans else None
@@ -311,7 +305,7 @@ def _unsafe(plan) -> str:
     try:
         plan.raise_if_unsafe()
     except Exception as e:
-        return _one_line(e)
+        return one_line(e)
     return ""
 
 
@@ -328,11 +322,6 @@ def _values(record) -> str:
 def _short(value: object, most: int = 80) -> str:
     text = str(value)
     return text if len(text) <= most else text[: most - 3] + "..."
-
-
-def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split()) or type(e).__name__
-    return text if len(text) <= 400 else text[:397] + "..."
 
 
 def render(p: Preview) -> str:

@@ -171,6 +171,9 @@ class ApplyPublisher:
         self.config_file = Path(config_file)
         self.zone = zone.rstrip(".").lower() + "."
         self.session = ZoneSync(self.config_file, self.zone, Path(zones_dir or "zones"))
+        # A config that cannot load (an unset env/ secret, a provider that does not import, a
+        # zone it lacks) stops the command at start, in one line, rather than every cycle.
+        self.session.check()
         self.syncs = 0  # successful syncs
 
     def resync(self) -> None:

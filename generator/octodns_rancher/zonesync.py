@@ -29,6 +29,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .memory import MemorySource, reuse_markers
+from .octodns_manager import load_manager
 from .zonecache import StaleView, ZoneCache, cached
 
 log = logging.getLogger(__name__)
@@ -85,13 +86,20 @@ class ZoneSync:
         config = self.manager.config["zones"].get(self.zone) or {}
         return [self.manager.providers[t] for t in config.get("targets") or ()]
 
-    def _open(self) -> Any:
-        from octodns.manager import Manager
+    def check(self) -> None:
+        """Load the config as a sync would, so that a loop can refuse a bad one at its start
+        (ConfigError, one line) instead of failing at every cycle."""
+        self._zone_config(load_manager(self.config_file))
 
-        manager = Manager(str(self.config_file))
+    def _zone_config(self, manager: Any) -> dict[str, Any]:
         config = manager.config["zones"].get(self.zone)
         if config is None:
             raise ConfigError(f"octoDNS config {self.config_file} has no zone {self.zone}")
+        return config
+
+    def _open(self) -> Any:
+        manager = load_manager(self.config_file)
+        config = self._zone_config(manager)
         for name in config.get("sources") or ():
             provider = manager.providers.get(name)
             if self._reads_zone_file(provider):
