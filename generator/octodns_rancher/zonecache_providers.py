@@ -1,4 +1,4 @@
-"""How ``ZoneCache`` reads single record sets back from Route53 and from PowerDNS.
+"""How ``ZoneCache`` reads single record sets back from Route53, PowerDNS and RFC 2136 servers.
 
 Each provider reads the record sets a plan changes with one small request each, through its
 own client (so credentials, endpoints and timeouts are the configured ones), and encodes a
@@ -105,6 +105,61 @@ class PowerDnsCache(ZoneCache):
         return (record.ttl, tuple(sorted(r["content"] for r in records)))
 
 
+class Rfc2136Cache(ZoneCache):
+    """RFC 2136 (BIND): one DNS query per record set, over TCP, to the primary the updates go
+    to, signed with the provider's TSIG key when it has one.
+
+    A full read is a zone transfer of every record; a query asks for one record set. Values
+    compare in DNS presentation format, as dnspython writes them, on both sides.
+    """
+
+    def read_back(self, zone: Any, keys: Iterable[Key]) -> dict[Key, Any] | None:
+        import dns.flags
+        import dns.message
+        import dns.query
+        import dns.rcode
+        import dns.rdataclass
+        import dns.rdatatype
+        import dns.tsigkeyring
+
+        out: dict[Key, Any] = {}
+        for name, rtype in keys:
+            fqdn = _fqdn(zone, name)
+            query = dns.message.make_query(fqdn, rtype, dns.rdataclass.IN)
+            query.flags &= ~dns.flags.RD
+            if self.key_name:
+                keyring = dns.tsigkeyring.from_text({self.key_name: self.key_secret})
+                query.use_tsig(keyring, keyname=self.key_name, algorithm=self._algorithm)
+            answer = dns.query.tcp(query, self.host, port=int(self.port), timeout=self.timeout)
+            rcode = answer.rcode()
+            if rcode == dns.rcode.NXDOMAIN:
+                continue
+            if rcode != dns.rcode.NOERROR or not answer.flags & dns.flags.AA:
+                return None  # not this zone's primary answering for it: read the whole zone
+            for rrset in answer.answer:
+                if (
+                    rrset.name.to_text().lower() == fqdn.lower()
+                    and rrset.rdtype == dns.rdatatype.from_text(rtype)
+                ):
+                    out[(name, rtype)] = (rrset.ttl, tuple(sorted(r.to_text() for r in rrset)))
+        return out
+
+    def encode(self, record: Any) -> Any:
+        if record is None:
+            return None
+        import dns.rdata
+        import dns.rdataclass
+
+        from .rfc2136 import _rrset
+
+        _, ttl, rtype, values = _rrset(record)
+        try:
+            texts = [dns.rdata.from_text(dns.rdataclass.IN, rtype, v).to_text() for v in values]
+        except Exception:  # a value dnspython cannot read: never equal, a full read decides
+            return ("unchecked", record.name, record._type)
+        return (ttl, tuple(sorted(texts)))
+
+
 def mixin_for(provider: Any) -> type | None:
     """The ``ZoneCache`` mixin for a provider instance, or None when it has none."""
     try:
@@ -119,4 +174,8 @@ def mixin_for(provider: Any) -> type | None:
         return Route53Cache
     if PowerDnsBaseProvider is not None and isinstance(provider, PowerDnsBaseProvider):
         return PowerDnsCache
+    from .rfc2136 import Rfc2136Provider
+
+    if isinstance(provider, Rfc2136Provider):
+        return Rfc2136Cache
     return None

@@ -1,8 +1,8 @@
 """``watch --apply`` keeps its view of the zone between cycles, and hand edits still count.
 
 The real watch loop (``Watcher`` with ``ApplyPublisher``) runs against rancher-metadata over
-HTTP and syncs to the real PowerDNS and to Route53 on moto, with the config ``init`` renders
-(per-record ownership markers). Between two metadata changes someone edits the zone by hand:
+HTTP and syncs to the real PowerDNS, to a real BIND 9 (RFC 2136) and to Route53 on moto, with
+the config ``init`` renders (per-record ownership markers). Between two metadata changes someone edits the zone by hand:
 
 - a record created by hand at a name a new service then wants is not overwritten: the cached
   view did not have it, the record set is read back before the change is applied, the whole
@@ -58,9 +58,10 @@ def watching(site: Site, resync: float = 60.0) -> Iterator[tuple[Watcher, ApplyP
         assert not thread.is_alive()
 
 
-@pytest.fixture(params=["powerdns", "route53"])
+@pytest.fixture(params=["powerdns", "route53", "bind"])
 def target(request: pytest.FixtureRequest) -> Target:
-    """PowerDNS and Route53: watch --apply against BIND (RFC 2136) is not covered yet."""
+    """PowerDNS, Route53 and BIND (RFC 2136), each reading single record sets back its own
+    way (``zonecache_providers``)."""
     return request.getfixturevalue(request.param)
 
 
