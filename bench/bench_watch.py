@@ -20,6 +20,10 @@ CPU time per cycle, and the provider calls per cycle::
     .venv/bin/python bench/bench_watch.py --mode apply --provider route53 --records 10000
     .venv/bin/python bench/bench_watch.py --mode apply --provider powerdns --records 1000
     .venv/bin/python bench/bench_watch.py --mode apply --provider route53 --before /tmp/old
+    .venv/bin/python bench/bench_watch.py --mode apply --provider bind --records 1000
+
+BIND (RFC 2136, TSIG) has no HTTP API to put a proxy in front of: its requests are named's own
+counts (statistics channel), and the time is to the watch's log line of the applied sync.
 """
 
 from __future__ import annotations
@@ -155,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--containers", type=int, default=1000, help="environment size (1000)")
     p.add_argument("--push", action="store_true", help="also push every commit to a bare repo")
     p.add_argument("--mode", choices=("gitops", "apply"), default="gitops", help="(gitops)")
-    p.add_argument("--provider", choices=("route53", "powerdns"), default="route53")
+    p.add_argument("--provider", choices=("route53", "powerdns", "bind"), default="route53")
     p.add_argument("--records", type=int, default=1000, help="apply mode: records (1000)")
     p.add_argument("--values", type=int, default=4, help="apply mode: addresses per record (4)")
     p.add_argument(

@@ -37,11 +37,12 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from bench import synth
 from bench.proxy import LoggingProxy
+from tests.support.bind import Bind
 from tests.support.metadata_server import MetadataServer
 from tests.support.moto_server import MotoServer
 from tests.support.pdns import PowerDns
@@ -72,18 +73,33 @@ def older_config(text: str) -> str:
 
 
 class Provider:
-    """The DNS server, its zone, and the environment pointing octoDNS at the proxy."""
+    """The DNS server, its zone, and the environment pointing octoDNS at the proxy.
+
+    BIND speaks DNS, not HTTP: no proxy sits in front of it; named's own statistics channel
+    counts what it received (``NamedCalls``), and the time to the change is the time to the
+    watch's log line of the applied sync.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.server: Any = PowerDns() if name == "powerdns" else MotoServer()
+        if name == "powerdns":
+            self.server: Any = PowerDns()
+        elif name == "bind":
+            self.server = Bind(ZONE)
+        else:
+            self.server = MotoServer()
+        self.upstream: str | None = None
+
+    @property
+    def init_provider(self) -> str:
+        return "rfc2136" if self.name == "bind" else self.name
 
     def __enter__(self) -> Provider:
         self.server.__enter__()
         if self.name == "powerdns":
             self.server.create_zone(ZONE)
             self.upstream = f"http://127.0.0.1:{self.server.api_port}"
-        else:
+        elif self.name == "route53":
             self.server.create_zone(ZONE)
             self.upstream = self.server.url
         return self
@@ -93,12 +109,62 @@ class Provider:
 
     def env(self, url: str | None = None) -> dict[str, str]:
         env = dict(self.server.env)
-        if url:
+        if url and self.name != "bind":
             if self.name == "powerdns":
                 env["PDNS_API_PORT"] = url.rsplit(":", 1)[1]
             else:
                 env["AWS_ENDPOINT_URL"] = env["AWS_ENDPOINT_URL_ROUTE_53"] = url
         return env
+
+
+class Call:
+    """One kind of request named counted, as ``bench.proxy``'s calls are described."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        self.is_change = False
+
+
+class NamedCalls:
+    """``LoggingProxy``'s ``since`` for BIND, from named's counters: queries over TCP (the
+    read-backs), update messages applied or refused, zone transfers served."""
+
+    COUNTERS: ClassVar[dict[str, str]] = {
+        "query (TCP)": "ReqTCP",
+        "update": "UpdateDone",
+        "update refused": "UpdateRej",
+        "zone transfer": "XfrReqDone",
+    }
+
+    def __init__(self, bind: Bind) -> None:
+        self.bind = bind
+        self.url = None
+        self.marks: list[tuple[float, dict[str, int]]] = []
+
+    def __enter__(self) -> NamedCalls:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def mark(self) -> float:
+        t = time.perf_counter()
+        self.marks.append((t, self.bind.counters()))
+        return t
+
+    def since(self, t: float) -> list[Call]:
+        before = next(c for m, c in reversed(self.marks) if m <= t)
+        now = self.bind.counters()
+        calls = []
+        for operation, key in self.COUNTERS.items():
+            n = now.get(key, 0) - before.get(key, 0)
+            if operation == "query (TCP)":
+                # Zone transfers and updates arrive over TCP too: count only the queries.
+                n -= sum(now.get(k, 0) - before.get(k, 0) for k in ("UpdateDone", "UpdateRej")) + (
+                    now.get("XfrReqDone", 0) - before.get("XfrReqDone", 0)
+                )
+            calls += [Call(operation) for _ in range(max(n, 0))]
+        return calls
 
 
 API = "2016-07-29"
@@ -181,11 +247,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp, Provider(args.provider) as dns:
         site = Path(tmp)
         (site / "zones").mkdir()
-        current = render_octodns_config(ZONE, "Production", args.provider, "./zones")
+        current = render_octodns_config(ZONE, "Production", dns.init_provider, "./zones")
         (site / "current.yaml").write_text(current)
         config = site / "octodns.yaml"
         config.write_text(older_config(current) if args.before else current)
-        with Metadata(tree) as meta, LoggingProxy(dns.upstream) as proxy:
+        calls: Any = NamedCalls(dns.server) if dns.name == "bind" else LoggingProxy(dns.upstream)
+        with Metadata(tree) as meta, calls as proxy:
             srv = meta.srv
             base_env = {**os.environ, **dns.env()}
             subprocess.run(
@@ -230,8 +297,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             threading.Thread(target=read, daemon=True).start()
             steps = []
+            mark = getattr(proxy, "mark", time.perf_counter)
             try:
-                t = time.perf_counter()
+                t = mark()
                 wait(lambda: applied, 600, "the start cycle", proc, tail)
                 start_cycle = {"wall_s": round(applied[0] - t, 2), "calls": ops(proxy.since(t))}
                 for step in range(args.changes):
@@ -240,7 +308,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     seen = len(applied)
                     version = meta.prepare()
                     cpu0 = cpu_seconds(proc.pid)
-                    t0 = time.perf_counter()
+                    t0 = mark()
                     meta.show(version)
                     wait(lambda: len(applied) > seen, args.quiet + 300, name, proc, tail)  # noqa: B023
                     time.sleep(0.1)
@@ -253,7 +321,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             "to_change_request_s": round(change.started - t0, 3)
                             if change
                             else None,
-                            "to_applied_s": round(change.finished - t0, 3) if change else None,
+                            # BIND: no proxy; the watch's log line of the applied sync.
+                            "to_applied_s": round(change.finished - t0, 3)
+                            if change
+                            else round(applied[seen] - t0, 3),
                             "cpu_s": round(cpu, 3),
                             "calls": ops(calls),
                         }
@@ -288,8 +359,10 @@ def wait(
 def summary(
     args: argparse.Namespace, initial: float, start: dict[str, Any], steps: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    def stats(key: str) -> dict[str, float]:
+    def stats(key: str) -> dict[str, float] | None:
         vals = [s[key] for s in steps if s[key] is not None]
+        if not vals:
+            return None
         return {
             "median": round(statistics.median(vals), 3),
             "min": round(min(vals), 3),
