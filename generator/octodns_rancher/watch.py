@@ -238,9 +238,9 @@ class Watcher:
         # (version, snapshot, result) read and computed in the quiet period's second half.
         self._prepared: tuple[str, Snapshot, Result] | None = None
         self.reads_ahead = 0  # results computed during a quiet period
-        self.freeze_heap = freeze_heap
-        self.heap_freezes = 0
         self.reads_ahead_used = 0  # ... that their cycle used (nothing changed meanwhile)
+        self.freeze_heap = freeze_heap
+        self.heap_freezes = 0  # full reads after which the heap was frozen
 
     # -- control ---------------------------------------------------------------------------
 
