@@ -120,15 +120,16 @@ class Rfc2136Cache(ZoneCache):
         import dns.rcode
         import dns.rdataclass
         import dns.rdatatype
-        import dns.tsigkeyring
 
+        # The key as the zone transfers and the updates use it (octodns-bind's own helper).
+        keyring = self._auth_params().get("keyring")
         out: dict[Key, Any] = {}
         for name, rtype in keys:
             fqdn = _fqdn(zone, name)
-            query = dns.message.make_query(fqdn, rtype, dns.rdataclass.IN)
+            rdtype = dns.rdatatype.from_text(rtype)
+            query = dns.message.make_query(fqdn, rdtype, dns.rdataclass.IN)
             query.flags &= ~dns.flags.RD
-            if self.key_name:
-                keyring = dns.tsigkeyring.from_text({self.key_name: self.key_secret})
+            if keyring is not None:
                 query.use_tsig(keyring, keyname=self.key_name, algorithm=self._algorithm)
             answer = dns.query.tcp(query, self.host, port=int(self.port), timeout=self.timeout)
             rcode = answer.rcode()
@@ -137,10 +138,7 @@ class Rfc2136Cache(ZoneCache):
             if rcode != dns.rcode.NOERROR or not answer.flags & dns.flags.AA:
                 return None  # not this zone's primary answering for it: read the whole zone
             for rrset in answer.answer:
-                if (
-                    rrset.name.to_text().lower() == fqdn.lower()
-                    and rrset.rdtype == dns.rdatatype.from_text(rtype)
-                ):
+                if rrset.name.to_text().lower() == fqdn.lower() and rrset.rdtype == rdtype:
                     out[(name, rtype)] = (rrset.ttl, tuple(sorted(r.to_text() for r in rrset)))
         return out
 
