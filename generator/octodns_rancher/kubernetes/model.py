@@ -18,6 +18,7 @@ import msgspec
 
 from ..desired import Origin
 from ..errors import MetadataError
+from .memo import by_identity
 
 log = logging.getLogger(__name__)
 
@@ -105,18 +106,9 @@ def build(name: str, services: Any, ingresses: Any, memo: dict[str, Any] | None 
 def _objects(kind: str, items: Any, memo: dict[str, Any] | None) -> tuple[KubeObject, ...]:
     if not isinstance(items, list):
         raise ClusterError(f"the {kind} list's items are {type(items).__name__}, not a list")
-    last: dict[int, tuple[Any, KubeObject | None]] = memo.get(kind, {}) if memo is not None else {}
-    kept: dict[int, tuple[Any, KubeObject | None]] = {}
-    out = []
-    for i, raw in enumerate(items):
-        hit = last.get(id(raw))
-        obj = hit[1] if hit is not None and hit[0] is raw else read_object(kind, raw, i)
-        if memo is not None:
-            kept[id(raw)] = (raw, obj)
-        if obj is not None:
-            out.append(obj)
-    if memo is not None:
-        memo[kind] = kept
+    kept = memo.setdefault(kind, {}) if memo is not None else None
+    objects = by_identity(kept, items, lambda raw, i: read_object(kind, raw, i))
+    out = [obj for obj in objects if obj is not None]
     out.sort(key=_by_name)
     return tuple(out)
 

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 from ..desired import DesiredRecord
 from ..errors import ConfigError
 from . import selectors, validate
+from .memo import by_identity
 from .model import Cluster, KubeObject, KubeRef
 
 log = logging.getLogger(__name__)
@@ -125,20 +126,13 @@ def desired_records(
     ``memo``: kept by a long-running caller between calls with the same settings; an object
     that is the very one (``is``) it was the last time keeps its claims.
     """
-    claims: list[_Claim] = []
     suffixes = tuple("." + s for s in settings.subtrees)
-    last = dict(memo) if memo is not None else {}
-    if memo is not None:
-        memo.clear()
-    for obj in _selected(cluster, settings):
-        hit = last.get(id(obj))
-        if hit is not None and hit[0] is obj:
-            mine = hit[1]
-        else:
-            mine = _claims(obj, cluster.name, settings, suffixes)
-        if memo is not None:
-            memo[id(obj)] = (obj, mine)
-        claims.extend(mine)
+    per_object = by_identity(
+        memo,
+        _selected(cluster, settings),
+        lambda obj, _: _claims(obj, cluster.name, settings, suffixes),
+    )
+    claims = [claim for mine in per_object for claim in mine]
     # One object per name, the first in rank order; the rule is in docs/safety.md.
     owners: dict[str, _Claim] = {}
     for claim in sorted(claims, key=itemgetter(0)):
