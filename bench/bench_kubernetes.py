@@ -2,16 +2,17 @@
 
 The cluster is the tests' Kubernetes API server (``tests/support/kube_apiserver.py``) on
 127.0.0.1, in this process; the generator is the real CLI in a child process, its peak RSS
-measured by GNU ``time`` (``%M``). Three runs in a row, as in ``bench_generate.py``: the first
-run (no zone file), a run that finds nothing new, and a run after 10 % of the Services got a
-new address. Each is timed reading the API server (chunked lists of 500, like kubectl), and
-reading a snapshot file of the same lists (``--kubernetes-file``).
+measured by GNU ``time`` (``%M``). Three cases, as in ``bench_generate.py``: the first run (no
+zone file), a run that finds nothing new, and a run after 10 % of the Services got a new
+address; each case ``--repeat`` times (median and range). Each is timed reading the API server
+(chunked lists of 500, like kubectl), and reading a snapshot file of the same lists
+(``--kubernetes-file``).
 
 ``--watch N``: ``watch --source kubernetes`` in a git checkout, N changes one after another;
 for each, the time from the change on the API server to the commit, minus the quiet period.
 
     .venv/bin/python bench/bench_kubernetes.py
-    .venv/bin/python bench/bench_kubernetes.py --services 10000 --ingresses 10000 --watch 20
+    .venv/bin/python bench/bench_kubernetes.py --repeat 5 --watch 20
 
 Run by hand, never in CI; its figures depend on the machine.
 """
@@ -70,14 +71,16 @@ def populate(srv: KubeApiServer, services: int, ingresses: int) -> None:
         )
 
 
-def move_tenth(srv: KubeApiServer, services: int) -> None:
+def move_tenth(srv: KubeApiServer, services: int, generation: int = 1) -> None:
     for i in range(0, services, 10):
         ns = f"team{i % 50}"
         srv.update(
             "services",
             ns,
             f"svc{i}",
-            lambda o, i=i: o["status"]["loadBalancer"]["ingress"][0].update(ip=address(i, 1)),
+            lambda o, i=i: o["status"]["loadBalancer"]["ingress"][0].update(
+                ip=address(i, generation)
+            ),
         )
 
 
@@ -121,7 +124,19 @@ def run_cli(args: list[str], zones: Path) -> dict:
     }
 
 
-def bench_generate(services: int, ingresses: int) -> list[dict]:
+def summarize(case: str, source: str, rows: list[dict]) -> dict:
+    """One case's runs: the median and the range of each figure, and what every run wrote."""
+    out: dict = {"source": source, "case": case, "runs": len(rows)}
+    for key in ("seconds", "cpu_seconds", "peak_rss_mb"):
+        values = [r[key] for r in rows]
+        out[key] = round(statistics.median(values), 3)
+        out[f"{key}_range"] = [min(values), max(values)]
+    out["written"] = sorted({r["written"] for r in rows})
+    out["records"] = sorted({r["records"] for r in rows})
+    return out
+
+
+def bench_generate(services: int, ingresses: int, repeat: int) -> list[dict]:
     out = []
     with KubeApiServer() as srv, tempfile.TemporaryDirectory(prefix="bench-k8s-") as tmp:
         t = time.perf_counter()
@@ -133,34 +148,50 @@ def bench_generate(services: int, ingresses: int) -> list[dict]:
         kubeconfig = Path(tmp) / "kubeconfig"
         kubeconfig.write_text(json.dumps(srv.kubeconfig()))
         snap = Path(tmp) / "snap.json"
-        for case in ("first run", "no change", "10 % of Services moved"):
-            if case.startswith("10 %"):
-                move_tenth(srv, services)
-            extra = ["--force"] if case.startswith("10 %") else []
-            row = run_cli(["--kubeconfig", str(kubeconfig), *extra], Path(tmp) / "api")
-            row.update(source="API server", case=case)
-            out.append(row)
-            print(json.dumps(row), file=sys.stderr)
+        api = ["--kubeconfig", str(kubeconfig)]
+        generation = 0
+
+        def first(zones: Path) -> None:
+            shutil.rmtree(zones, ignore_errors=True)
+
+        def moved(zones: Path) -> None:
+            nonlocal generation
+            generation += 1
+            move_tenth(srv, services, generation)
+
+        def unchanged(zones: Path) -> None:
+            pass
+
+        def cases(source: str, args: list[str], zones: Path, plan: list) -> None:
+            for case, before, extra in plan:
+                rows = []
+                for _ in range(repeat):
+                    before(zones)
+                    rows.append(run_cli([*args, *extra], zones))
+                out.append(summarize(case, source, rows))
+                print(json.dumps(out[-1]), file=sys.stderr)
+
+        cases(
+            "API server",
+            api,
+            Path(tmp) / "api",
+            [
+                ("first run", first, []),
+                ("no change", unchanged, []),
+                ("10 % of Services moved", moved, ["--force"]),
+            ],
+        )
         # The same lists from a snapshot file (no HTTP): what the rules and writers cost alone.
         subprocess.run(
-            [
-                str(CLI),
-                "-q",
-                "snapshot",
-                "--source",
-                "kubernetes",
-                "--kubeconfig",
-                str(kubeconfig),
-                "-o",
-                str(snap),
-            ],
+            [str(CLI), "-q", "snapshot", "--source", "kubernetes", *api, "-o", str(snap)],
             check=True,
         )
-        for case in ("first run", "no change"):
-            row = run_cli(["--kubernetes-file", str(snap)], Path(tmp) / "file")
-            row.update(source="snapshot file", case=case)
-            out.append(row)
-            print(json.dumps(row), file=sys.stderr)
+        cases(
+            "snapshot file",
+            ["--kubernetes-file", str(snap)],
+            Path(tmp) / "file",
+            [("first run", first, []), ("no change", unchanged, [])],
+        )
     return out
 
 
@@ -245,6 +276,17 @@ def wait_change(ref: Path, before: str, timeout: float) -> float:
     raise TimeoutError(f"no commit within {timeout} s")
 
 
+def cpu_model() -> str:
+    """The processor's name, as /proc/cpuinfo gives it: figures differ between machines."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--services", type=int, default=10_000)
@@ -252,10 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--watch", type=int, default=10, help="watch changes to time (0: none)")
     p.add_argument("--quiet", type=float, default=2.0, help="watch quiet period (2)")
     p.add_argument("--skip-generate", action="store_true")
+    p.add_argument("--repeat", type=int, default=3, help="runs of each generate case (3)")
     args = p.parse_args(argv)
-    result: dict = {"cpus": os.cpu_count(), "load": os.getloadavg()}
+    result: dict = {"cpus": os.cpu_count(), "cpu": cpu_model(), "load": os.getloadavg()}
     if not args.skip_generate:
-        result["generate"] = bench_generate(args.services, args.ingresses)
+        result["generate"] = bench_generate(args.services, args.ingresses, max(1, args.repeat))
     if args.watch:
         result["watch"] = bench_watch(args.watch, args.quiet, args.services, args.ingresses)
     print(json.dumps(result, indent=2))
