@@ -168,7 +168,10 @@ def test_label_problem(label, why):
 
 def test_name_problem_and_is_below():
     assert name_problem("web.shop.production.example.com") == ""
-    assert "longer than 253" in name_problem(".".join(["x" * 63] * 4) + ".com")
+    assert "longer than 252" in name_problem(".".join(["x" * 63] * 4) + ".com")
+    # octoDNS counts the final dot in its 253: 252 characters is the longest name it takes.
+    assert name_problem(".".join(["x" * 63] * 3) + "." + "y" * 60) == ""
+    assert "longer than 252" in name_problem(".".join(["x" * 63] * 3) + "." + "y" * 61)
     assert "label 'x\\n' is not" in name_problem("x\n.production.example.com")
     assert "label '' is not a valid DNS label" in name_problem("a..b")
     assert is_below("web.production.example.com", "production.example.com")

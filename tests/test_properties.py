@@ -465,7 +465,7 @@ def _run_cli(argv: list[str]) -> tuple[int, str, int]:
 def _valid_hostname(fqdn: str) -> bool:
     """RFC 1123 hostname in A-label form, each xn-- label valid IDNA 2008 (checked apart from
     the generator's own checks)."""
-    if len(fqdn) > 253:
+    if len(fqdn) > 252:  # octoDNS's 253 counts the final dot
         return False
     for label in fqdn.split("."):
         if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", label):

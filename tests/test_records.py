@@ -236,7 +236,37 @@ def test_long_labels_and_names_are_refused(caplog):
     assert (
         records_for([svc(labels={"io.rancher.service.external_dns_name_template": template})]) == {}
     )
-    assert "longer than 253 characters" in caplog.text
+    assert "longer than 252 characters" in caplog.text
+
+
+def test_a_name_of_253_characters_costs_only_its_service(caplog):
+    """octoDNS counts the final dot in its limit of 253: a name of 253 characters would be
+    refused when the zone is rendered, failing the whole run; the rules refuse it, with a
+    warning, and the other services keep their records (the zone renders)."""
+    from octodns_rancher.render import render_octodns
+
+    tail = ".default.example.com"
+    key = "io.rancher.service.external_dns_name_template"
+    head = ".".join(["a" * 60] * 3) + "."
+
+    def template(total: int) -> str:
+        return head + "b" * (total - len(head) - len(tail)) + ".%{{environment_name}}"
+
+    env = model.build(
+        Snapshot(
+            "2016-07-29",
+            [
+                svc("ok", labels={key: template(252)}),
+                svc("long", labels={key: template(253)}),
+            ],
+            HOSTS,
+            sc.self_stack("Default"),
+        )
+    )
+    records = desired_records(env, Settings(zone="example.com"))
+    assert [len(r.name) + len(".example.com") for r in records] == [252]
+    render_octodns(records, "example.com", environment="default")
+    assert "service shop/long" in caplog.text and "longer than 252 characters" in caplog.text
 
 
 def test_part_that_sanitises_to_nothing(caplog):

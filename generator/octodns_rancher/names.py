@@ -1,7 +1,9 @@
 """What a DNS name we write may look like: one set of checks for record names and the zone.
 
 Every name in a zone file is a hostname of ASCII labels (RFC 1123: letters, digits and ``-``,
-no ``-`` at either end, 1-63 characters, 253 in all). The patterns here are only ever applied
+no ``-`` at either end, 1-63 characters, 252 in all: octoDNS counts the final dot in its limit
+of 253, so a name of 253 characters would be refused when the zone is rendered, costing the
+whole run instead of one record). The patterns here are only ever applied
 with ``re.fullmatch``: with ``re.match`` and a ``$`` anchor, ``"x\\n"`` passes, since ``$`` also
 matches before a final newline.
 
@@ -30,7 +32,7 @@ _NAME = re.compile(
 )
 # A top-level domain: letters, or an A-label; never all digits (RFC 3696 section 2).
 _TLD = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?|xn--[a-z0-9-]{1,59}")
-MAX_NAME = 253
+MAX_NAME = 252  # octoDNS's 253, less the final dot it counts
 MAX_LABEL = 63
 _ACE = "xn--"
 
@@ -97,6 +99,26 @@ def name_problem(name: str) -> str:
 def is_below(name: str, parent: str) -> bool:
     """Whether ``name`` lies strictly below ``parent`` (both without a final dot)."""
     return name.endswith("." + parent) and len(name) > len(parent) + 1
+
+
+def target_problem(name: str) -> str:
+    """'' when ``name`` (lower case A-labels, no final dot) may be a CNAME's target, else why not.
+
+    octoDNS takes only fully qualified names of two labels or more whose top-level label is not
+    all digits (``fqdn``'s rules); a name of digits and dots (``127.1``, ``1.2.3.999``) is a
+    mistyped address, never a host name anyone can resolve.
+    """
+    problem = name_problem(name)
+    if problem:
+        return problem
+    labels = name.split(".")
+    if len(labels) < 2:
+        return "has a single label; expected a fully qualified host name"
+    if not _TLD.fullmatch(labels[-1]):
+        if all(label.isdigit() for label in labels):
+            return "is neither an IP address nor a host name"
+        return f"has top-level label {labels[-1]!r}, which is not a top-level domain"
+    return ""
 
 
 def zone_problem(zone: str) -> str:

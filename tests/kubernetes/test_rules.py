@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from octodns_rancher.errors import ConfigError
 from octodns_rancher.kubernetes import model
@@ -428,3 +430,195 @@ def test_a_watch_memo_gives_what_a_fresh_run_gives_as_objects_change():
         assert desired_records(cluster, s, claims) == fresh
         # Objects that were not replaced are the very objects read before.
         assert sum(id(o) in before for o in cluster.services) >= len(services) - 1
+
+
+# -- what octoDNS would refuse is refused here, per object --------------------------------------
+
+
+def _published(services=(), ingresses=(), **settings):
+    """The records, rendered as the zone file is (octoDNS's own validators included)."""
+    from octodns_rancher.render import render_octodns
+
+    cluster = model.build("c1", list(services), list(ingresses))
+    s = KubeSettings(zone=ZONE, cluster="c1", **settings)
+    recs = desired_records(cluster, s)
+    render_octodns(recs, ZONE, subtrees=s.subtrees)  # raises if octoDNS refuses a record
+    return sorted({r.name for r in recs})
+
+
+def test_names_of_253_characters_are_refused_as_octodns_counts_the_final_dot(caplog):
+    # 252 characters is the longest name octoDNS takes: its fqdn (with the final dot) is 253.
+    suffix = ".c1.example.com"
+    longest = ".".join(["a" * 61] * 3) + "." + "b" * (252 - 3 * 62 - len(suffix)) + suffix
+    too_long = "c" + longest
+    assert len(longest) == 252 and len(too_long) == 253
+    got = _published(
+        [
+            service("shop", "ok", ips=("203.0.113.2",), annotations={H: longest}),
+            service("shop", "long", ips=("203.0.113.3",), annotations={H: too_long}),
+        ]
+    )
+    assert got == [longest[: -len(".example.com")]]
+    assert "Service shop/long: name " in caplog.text and "longer than 252" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "foo",  # one label: not a host name a resolver can find
+        "localhost",
+        "2130706433",
+        "1.2.3.999",  # looks like an address, is not one
+        "01.2.3.4",
+        "127.1",
+        "0x7f.0.0.1",
+        "203.0.113.010",
+        "1.2.3.4.5",
+        "lb.example.123",  # an all-digit top-level label
+        ("a" * 60 + ".") * 4 + "com",  # 245 + the final dot: fine; longer below
+        ("a" * 62 + ".") * 4 + "com",  # 255 characters
+    ],
+)
+def test_targets_octodns_would_refuse_cost_only_their_object(target, caplog):
+    good = service("shop", "good", ips=("203.0.113.9",), annotations={H: "good.c1.example.com"})
+    bad = service("shop", "bad", annotations={H: "bad.c1.example.com", T: target})
+    got = _published([good, bad])
+    if target.startswith("a" * 60 + "."):
+        assert got == ["bad.c1", "good.c1"]
+        return
+    assert got == ["good.c1"]
+    assert "Service shop/bad: target " in caplog.text and "; no record" in caplog.text
+
+
+def test_a_cname_to_itself_is_refused(caplog):
+    got = records(
+        [service("shop", "t", annotations={H: "t.c1.example.com", T: "t.c1.example.com"})]
+    )
+    assert got == []
+    assert "Service shop/t: name t.c1.example.com would point at itself; no record" in caplog.text
+
+
+@pytest.mark.parametrize("raw", ["\u0661\u0662", "\uff11\uff12m", "\u0663s", "1\u0662s"])
+def test_ttl_digits_are_ascii_only(raw):
+    assert parse_ttl(raw) is None
+
+
+@pytest.mark.parametrize("created", [None, "", "2019", "yesterday", "2019-13-45T99:00:00Z"])
+def test_an_object_without_a_valid_creation_time_never_takes_a_name_in_use(created, caplog):
+    old = service(
+        "a",
+        "old",
+        ips=("203.0.113.1",),
+        annotations={H: "web.c1.example.com"},
+        created="2020-01-01T00:00:00Z",
+    )
+    new = service("b", "new", ips=("203.0.113.2",), annotations={H: "web.c1.example.com"})
+    new["metadata"]["creationTimestamp"] = created
+    for order in ([old, new], [new, old]):
+        assert records(order) == [("web.c1", "A", 300, ("203.0.113.1",), "Service a/old")]
+
+
+def test_creation_times_compare_as_times_not_text():
+    # 00:00:00.5Z is later than 00:00:00Z, though "." sorts before "Z" as text; +01:00 is UTC-1h.
+    first = service(
+        "b",
+        "first",
+        ips=("203.0.113.1",),
+        annotations={H: "web.c1.example.com"},
+        created="2020-01-01T00:30:00+01:00",
+    )
+    second = service(
+        "a",
+        "second",
+        ips=("203.0.113.2",),
+        annotations={H: "web.c1.example.com"},
+        created="2020-01-01T00:00:00.5Z",
+    )
+    third = service(
+        "a",
+        "third",
+        ips=("203.0.113.3",),
+        annotations={H: "web.c1.example.com"},
+        created="2020-01-01T00:00:00Z",
+    )
+    assert records([second, third])[0][4] == "Service a/third"
+    assert records([second, first])[0][4] == "Service b/first"
+
+
+def test_a_service_wins_over_an_ingress_of_the_same_age():
+    t = "2020-01-01T00:00:00Z"
+    svc = service(
+        "z", "svc", ips=("203.0.113.1",), annotations={H: "web.c1.example.com"}, created=t
+    )
+    ing = ingress("a", "ing", hosts=("web.c1.example.com",), ips=("203.0.113.2",), created=t)
+    assert records([svc], [ing]) == [("web.c1", "A", 300, ("203.0.113.1",), "Service z/svc")]
+
+
+def test_the_whole_zone_is_never_a_clusters_subtree():
+    with pytest.raises(ConfigError, match="is the whole zone"):
+        KubeSettings(zone=ZONE, cluster="c1", subtrees=("example.com",))
+
+
+_PIECES = [
+    "a",
+    "web",
+    "1",
+    "999",
+    "0x7f",
+    "010",
+    "255",
+    "localhost",
+    "xn--zz",
+    "xn--caf-dma",
+    "café",
+    "\uff21\uff22",  # full-width letters
+    "ﬁ",
+    "-",
+    "a-",
+    "--",
+    "ab--c",
+    "*",
+    "_x",
+    "a" * 63,
+    "a" * 64,
+    "b" * 61,
+    "\n",
+    "\x1b",
+    " ",
+    "",
+    "c1",
+    "example",
+    "com",
+    "123",
+    "::1",
+    "fe80::1%eth0",
+    "1.2.3.4",
+    "ß",
+    "\u200b",
+]
+_hostile = st.lists(st.sampled_from(_PIECES), min_size=1, max_size=8).map(".".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    names=st.lists(st.one_of(_hostile, _hostile.map(lambda n: n + ".c1.example.com")), max_size=3),
+    targets=st.lists(
+        st.one_of(_hostile, st.sampled_from(["203.0.113.7", "2001:db8::7"])), max_size=2
+    ),
+    ttl=st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["60", "1m30s", "\u0661\u0662"])),
+)
+def test_whatever_an_annotation_says_only_its_object_can_lose(names, targets, ttl):
+    """Any annotation text: the rules keep or refuse each object's records, the zone always
+    renders with octoDNS's own validators, and every name lies inside the cluster's subtree."""
+    annotations = {H: ",".join([*names, "fine.c1.example.com"])}
+    if targets:
+        annotations[T] = ",".join(targets)
+    if ttl is not None:
+        annotations[TTL] = ttl
+    objs = [
+        service("shop", "x", ips=("203.0.113.9",), annotations=annotations),
+        service("shop", "y", ips=("203.0.113.8",), annotations={H: "other.c1.example.com"}),
+    ]
+    got = _published(objs)
+    assert "other.c1" in got
+    assert all(n.endswith(".c1") for n in got)

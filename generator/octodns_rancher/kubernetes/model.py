@@ -9,9 +9,11 @@ trusted to be complete.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 import msgspec
@@ -26,8 +28,17 @@ log = logging.getLogger(__name__)
 # annotations: 256 KiB in all).
 _MAX_NAME = 253
 _MAX_ANNOTATIONS = 256 * 1024
+_MAX_LABEL_KEY = 253 + 1 + 63  # prefix/name
+_MAX_LABEL_VALUE = 63
 # metadata.name and metadata.namespace: lower-case ASCII letters, digits, '-' and '.'.
 _PLAIN_NAME = re.compile(rf"[a-z0-9.-]{{1,{_MAX_NAME}}}")
+# metadata.creationTimestamp: RFC 3339, as the API server writes it (2024-01-31T12:00:00Z).
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
+# The creation time of an object without a valid one: after every real time, so that such an
+# object never takes a name another object holds (docs/safety.md).
+UNKNOWN_TIME = "~"
 
 
 class ClusterError(MetadataError):
@@ -67,7 +78,7 @@ class KubeObject(msgspec.Struct, frozen=True, gc=False):
     """A Service or an Ingress: what the rules read of either."""
 
     ref: KubeRef
-    created: str  # metadata.creationTimestamp (RFC 3339, sorts as text)
+    created: str  # metadata.creationTimestamp in UTC, sortable text (``creation_time``)
     labels: Mapping[str, str]
     annotations: Mapping[str, str]
     service_type: str = ""  # Services: spec.type
@@ -137,8 +148,10 @@ def read_object(kind: str, raw: Any, index: int = 0) -> KubeObject | None:
         ref = KubeRef(kind=kind, namespace=namespace, name=name, uid=_text(meta.get("uid"), "uid"))
         common: dict[str, Any] = {
             "ref": ref,
-            "created": _text(meta.get("creationTimestamp"), "metadata.creationTimestamp"),
-            "labels": _strings(meta.get("labels"), "metadata.labels"),
+            "created": creation_time(
+                _text(meta.get("creationTimestamp"), "metadata.creationTimestamp")
+            ),
+            "labels": _labels(meta.get("labels")),
             "annotations": annotations,
             "load_balancer": _load_balancer(status),
         }
@@ -153,6 +166,31 @@ def read_object(kind: str, raw: Any, index: int = 0) -> KubeObject | None:
     except _Unreadable as e:
         log.warning("%s: %s; skipped", who, e)
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def creation_time(text: str) -> str:
+    """An RFC 3339 time as UTC text that sorts as the times do; ``UNKNOWN_TIME`` when ``text``
+    is empty or not such a time.
+
+    Compared as text, ``00:00:00.5Z`` would come before ``00:00:00Z`` and ``2019`` before
+    every full time: an object with a made-up timestamp could take a name in use.
+    """
+    if not _RFC3339.fullmatch(text):
+        return UNKNOWN_TIME
+    try:
+        when = datetime.fromisoformat(text).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        return UNKNOWN_TIME
+    return when.isoformat(timespec="microseconds")  # the year always 4 digits
+
+
+def _labels(value: Any) -> dict[str, str]:
+    labels = _strings(value, "metadata.labels")
+    for k, v in labels.items():
+        if len(k) > _MAX_LABEL_KEY or len(v) > _MAX_LABEL_VALUE:
+            raise _Unreadable(f"metadata.labels[{display(k)}] is longer than the API allows")
+    return labels
 
 
 def display(value: Any) -> str:

@@ -52,7 +52,7 @@ DEFAULT_TTL = 300
 DEFAULT_SERVICE_TEMPLATE = "%{{service_name}}.%{{namespace}}.%{{cluster_name}}"
 TEMPLATE_PLACEHOLDERS = ("service_name", "namespace", "cluster_name")
 _PLACEHOLDER = re.compile(r"%\{\{\s*([A-Za-z_]+)\s*\}\}")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(h|ms|m|s)")  # ASCII digits only, as Go's
 _UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 MAX_TTL = 2147483647
 
@@ -81,7 +81,14 @@ class KubeSettings:
             raise ConfigError(f"invalid cluster name {self.cluster!r}: expected one DNS label")
         subtrees = tuple(_checked(s, "subtree") for s in self.subtrees) or (f"{cluster}.{zone}",)
         for s in subtrees:
-            if s != zone and not s.endswith("." + zone):
+            if s == zone:
+                # A run replaces everything below its subtrees: the whole zone would take the
+                # other sources' names and every hand-made record with it.
+                raise ConfigError(
+                    f"subtree {s} is the whole zone: list subtrees below it "
+                    f"(such as {cluster}.{zone}), each owned by this cluster alone"
+                )
+            if not s.endswith("." + zone):
                 raise ConfigError(f"subtree {s} is not inside the zone {zone}")
         if not isinstance(self.ttl, int) or not 1 <= self.ttl <= MAX_TTL:
             raise ConfigError(f"invalid TTL {self.ttl!r}: expected seconds from 1 to {MAX_TTL}")
@@ -208,6 +215,9 @@ def _claims(
                 fqdn,
                 ", ".join(settings.subtrees),
             )
+            continue
+        if records[0][0] == "CNAME" and records[0][1][0] == fqdn + ".":
+            log.warning("%s: name %s would point at itself; no record", ref.describe(), fqdn)
             continue
         name = fqdn[:-cut]
         rank = (int(not from_template), obj.created, kind_order, ref.namespace, ref.name)

@@ -16,14 +16,13 @@ import re
 import idna
 
 from ..addresses import parse as parse_address
-from ..names import label_problem, printable
+from ..names import MAX_NAME, label_problem, printable, target_problem
 
 # A whole name of plain labels, none with "--" (so no IDNA label to check): the common case,
 # answered by one match. fullmatch: a trailing newline does not slip through.
 _PLAIN_NAME = re.compile(
     r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
 )
-MAX_NAME = 253
 
 
 class Invalid(ValueError):
@@ -40,7 +39,7 @@ def hostname(raw: str) -> str:
     if not raw.isprintable() or any(c.isspace() for c in raw):
         raise Invalid("contains control or space characters")
     if len(raw) > 4 * MAX_NAME:
-        raise Invalid("is longer than 253 characters")
+        raise Invalid(f"is longer than {MAX_NAME} characters")
     name = raw[:-1] if raw.endswith(".") else raw
     if not name:
         raise Invalid("is empty")
@@ -49,7 +48,7 @@ def hostname(raw: str) -> str:
         labels.append(_label(label))
     text = ".".join(labels)
     if len(text) > MAX_NAME:
-        raise Invalid("is longer than 253 characters")
+        raise Invalid(f"is longer than {MAX_NAME} characters")
     return text
 
 
@@ -93,9 +92,13 @@ def target(raw: str) -> tuple[str, str]:
         # bases): the text is already what str(ip) would give.
         return ("A", raw) if ip.version == 4 else ("AAAA", str(ip))
     try:
-        return "CNAME", hostname(raw) + "."
+        name = hostname(raw)
     except Invalid as e:
         raise Invalid(f"target {display(raw)} {e}") from None
+    problem = target_problem(name)
+    if problem:
+        raise Invalid(f"target {display(raw)} {problem}")
+    return "CNAME", name + "."
 
 
 def display(raw: object) -> str:
