@@ -109,3 +109,9 @@ def test_busy_port_is_a_clear_error(served) -> None:
     _, server = served
     with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{server.port}"):
         MetricsServer(Metrics(), f"127.0.0.1:{server.port}")
+
+
+def test_health_names_the_sources_server():
+    metrics = Metrics(server="the Kubernetes API server")
+    assert metrics.health.status() == (False, "starting: the Kubernetes API server not asked yet")
+    assert Metrics().health.status() == (False, "starting: rancher-metadata not asked yet")

@@ -80,17 +80,18 @@ def check(
     allow_empty: bool = False,
     force: bool = False,
     thresholds: Thresholds | None = None,
+    server: str = "the source",
 ) -> None:
     """Run every guard; raise the first that trips. Call before writing anything.
 
     ``empty`` says what the source gave when it gave nothing to publish, for the empty guard's
-    message (``metadata gave no hosts``).
+    message (``metadata gave no hosts``); ``server`` names where its data came from.
     """
     guard_empty(empty, records, old_text, path, allow_empty)
     if allow_empty and not records:
         # Emptying the zone was asked for explicitly; asking again with --force adds nothing.
         return
-    guard_removals(old_text, new_text, path, force, thresholds or Thresholds())
+    guard_removals(old_text, new_text, path, force, thresholds or Thresholds(), server)
 
 
 def guard_empty(
@@ -123,8 +124,12 @@ def guard_removals(
     path: Path,
     force: bool,
     thresholds: Thresholds,
+    server: str = "the source",
 ) -> None:
     """Refuse a run that removes too many records at once, as ``octodns-sync`` would.
+
+    ``server``: what the operator should look at first (the source's server, as ``Desired``
+    names it), for the message.
 
     The percentage rule is octoDNS's ``Plan.raise_if_unsafe`` for deletes: only with at least
     ``MIN_EXISTING_RECORDS`` existing records, tripping when removed/existing is strictly
@@ -154,7 +159,7 @@ def guard_removals(
         log.warning("%s; writing anyway because of --force", message)
         return
     raise TooManyRemovalsError(
-        f"{message}; refusing to write (check rancher-metadata; pass --force if this is intended)"
+        f"{message}; refusing to write (check {server}; pass --force if this is intended)"
     )
 
 

@@ -41,12 +41,15 @@ CYCLE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 
 class Health:
-    """Whether rancher-metadata answered and whether the last cycle ended well, with reasons."""
+    """Whether the source's server answered and whether the last cycle ended well, with reasons.
 
-    def __init__(self) -> None:
+    ``server``: rancher-metadata or the Kubernetes API server (``pipeline.server_of``)."""
+
+    def __init__(self, server: str = "rancher-metadata") -> None:
         self._lock = threading.Lock()
+        self.server = server
         self.metadata_ok: bool | None = None
-        self.metadata_reason = "starting: rancher-metadata not asked yet"
+        self.metadata_reason = f"starting: {server} not asked yet"
         self.cycle_ok: bool | None = None
         self.cycle_reason = "starting: no cycle has run yet"
 
@@ -64,7 +67,7 @@ class Health:
         """(healthy, reason): healthy only once metadata answered and the last cycle succeeded."""
         with self._lock:
             if not self.metadata_ok:
-                return False, self.metadata_reason or "rancher-metadata unreachable"
+                return False, self.metadata_reason or f"{self.server} unreachable"
             if not self.cycle_ok:
                 return False, self.cycle_reason or "last cycle failed"
             return True, "ok"
@@ -79,7 +82,10 @@ def _served(reason: str) -> str:
 class Metrics:
     """The watch loop's instruments, registered in a registry of their own."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, registry: CollectorRegistry | None = None, server: str = "rancher-metadata"
+    ) -> None:
+        """``server``: the source's server, as ``/healthz`` names it."""
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry = registry or CollectorRegistry()
@@ -97,7 +103,7 @@ class Metrics:
         )
         self.cycle_duration = Histogram(
             "octodns_rancher_cycle_duration_seconds",
-            "Time from reading rancher-metadata to the end of publishing, by trigger",
+            "Time from reading the source to the end of publishing, by trigger",
             ["trigger"],
             buckets=CYCLE_BUCKETS,
             registry=r,
@@ -121,14 +127,15 @@ class Metrics:
         )
         self.metadata_up = Gauge(
             "octodns_rancher_metadata_up",
-            "1 when the last request to rancher-metadata succeeded, else 0",
+            "1 when the last request to the source's server (rancher-metadata or the "
+            "Kubernetes API server) succeeded, else 0",
             registry=r,
         )
         for kind in ERROR_KINDS:
             self.errors.labels(kind=kind)
         for rtype in RECORD_TYPES:
             self.records.labels(type=rtype)
-        self.health = Health()
+        self.health = Health(server)
 
     def observe_records(self, types: Iterable[str]) -> None:
         """Set the per-type gauge from the record types of one generated zone."""

@@ -24,6 +24,8 @@ import re
 
 import idna
 
+from .errors import ConfigError
+
 # One hostname label, lower case (names are lower-cased before they are checked).
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 # A name all of whose labels _LABEL accepts: the fast path for the usual plain names.
@@ -132,3 +134,21 @@ def zone_problem(zone: str) -> str:
     if not _TLD.fullmatch(labels[-1]):
         return f"has top-level label {labels[-1]!r}, which is not a top-level domain"
     return ""
+
+
+def check_zone(zone: object) -> str:
+    """The zone in the form the files use (lower case, no final dot); ConfigError if invalid."""
+    if not isinstance(zone, str):
+        raise ConfigError(
+            f"invalid zone {zone!r}: expected a domain such as example.com, "
+            f"not {type(zone).__name__}"
+        )
+    name = zone.lower()
+    name = name[:-1] if name.endswith(".") else name
+    problem = zone_problem(name)
+    if problem:
+        raise ConfigError(
+            f"invalid zone '{printable(zone)}': {problem}; expected a domain such as "
+            "example.com (an internationalised name in its xn-- form)"
+        )
+    return name

@@ -206,6 +206,16 @@ class Desired:
     empty: str  # what the source gave when it gave no records, for the empty guard
     requests: int = 0
     edit_hint: str = "Edit the Rancher services, not this file."
+    server: str = "rancher-metadata"  # where the data came from, for messages
+
+
+# Where each source's data comes from, as messages name it.
+SERVERS = {"rancher": "rancher-metadata", "kubernetes": "the Kubernetes API server"}
+
+
+def server_of(source: str) -> str:
+    """The server a source reads, for log lines, errors and ``/healthz``."""
+    return SERVERS.get(source, "the source")
 
 
 def desired(
@@ -276,6 +286,7 @@ def _compute(opts: Options, snapshot: object | None, cache: RunCache | None) -> 
             allow_empty=opts.allow_empty,
             force=opts.force,
             thresholds=opts.thresholds,
+            server=want.server,
         )
     return Result(
         path=path,

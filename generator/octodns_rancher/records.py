@@ -19,7 +19,7 @@ from .addresses import parse as parse_address
 from .desired import DesiredRecord, Origin
 from .errors import ConfigError
 from .model import Container, Environment, Host, Service
-from .names import is_below, name_problem, printable, zone_problem
+from .names import check_zone, is_below, name_problem, printable
 
 log = logging.getLogger(__name__)
 
@@ -86,24 +86,6 @@ def sanitize_label(value: str) -> str:
     label = re.sub(r"[^a-z0-9-]", "-", value.lower())
     label = re.sub(r"-{2,}", "-", label)
     return label.strip("-")
-
-
-def check_zone(zone: object) -> str:
-    """The zone in the form the files use (lower case, no final dot); ConfigError if invalid."""
-    if not isinstance(zone, str):
-        raise ConfigError(
-            f"invalid zone {zone!r}: expected a domain such as example.com, "
-            f"not {type(zone).__name__}"
-        )
-    name = zone.lower()
-    name = name[:-1] if name.endswith(".") else name
-    problem = zone_problem(name)
-    if problem:
-        raise ConfigError(
-            f"invalid zone '{printable(zone)}': {problem}; expected a domain such as "
-            "example.com (an internationalised name in its xn-- form)"
-        )
-    return name
 
 
 def environment_label(name: str) -> str:

@@ -38,12 +38,10 @@ from .addresses import parse as parse_address
 from .addresses import refusal_of_text
 from .desired import DesiredRecord
 from .errors import RancherDnsError
-from .names import is_below, name_problem, printable
+from .names import check_zone, is_below, name_problem, printable
 from .publish import remember
-from .records import check_zone, subtree
+from .records import subtree  # the ``environment`` shorthand of Rancher's callers
 from .zoneyaml import dump_zone
-
-ANNOTATION = "rancher"
 
 
 class UnsafeRecordError(RancherDnsError):

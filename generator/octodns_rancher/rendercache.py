@@ -22,8 +22,8 @@ from octodns.record import Record
 
 from . import render
 from .desired import DesiredRecord
+from .names import check_zone
 from .publish import remember
-from .records import check_zone
 from .zoneyaml import _BlockWriter, _natural_items
 
 

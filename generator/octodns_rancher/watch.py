@@ -1,6 +1,8 @@
-"""Keep the zone file in step with rancher-metadata: wait, settle, regenerate, publish, repeat.
+"""Keep the zone file in step with its source: wait, settle, regenerate, publish, repeat.
 
-The loop only drives the pipeline. It long-polls ``/version`` (the server answers the moment
+The source is rancher-metadata, or a Kubernetes cluster through ``kubernetes/watch.py``, which
+offers the same three calls (``version``, ``wait_for_change``, ``fetch``) over the watch API; the
+loop names neither, beyond the server's name in its messages. The loop only drives the pipeline. It long-polls ``/version`` (the server answers the moment
 its data is reloaded), waits for a quiet period so that a burst of reloads becomes one
 regeneration, and regenerates through ``pipeline.generate``, which writes the zone file only
 when its text changed. ``/version`` changes on every reload even when nothing else did, so an
@@ -10,7 +12,7 @@ Every ``resync_interval`` the loop regenerates and publishes even without an eve
 Publishing is one call on a ``Publisher``: ``GitPublisher`` commits the zone file (and pushes
 it) for review, ``ApplyPublisher`` runs octoDNS's own sync in-process (``--apply``).
 
-Failures never end the loop: rancher-metadata restarting, timing out or answering garbage,
+Failures never end the loop: the source's server restarting, timing out or answering garbage,
 a refused guard, a failed push are logged once per attempt, counted by kind, shown on
 ``/healthz``, and retried after a capped exponential backoff, starting again from a fresh read
 of ``/version``. SIGTERM and SIGINT end the loop between steps: a wait is cut short at once,
@@ -44,6 +46,7 @@ from .pipeline import (
     RunCache,
     generate,
     metadata_client,
+    server_of,
     terraform_path,
     zone_path,
 )
@@ -222,6 +225,7 @@ class Watcher:
         if opts.metadata_file is not None:
             raise ConfigError("watch reads rancher-metadata; --metadata-file cannot be watched")
         self.opts, self.settings, self.publisher = opts, settings, publisher
+        self.server = server_of(opts.source)  # for log lines
         self.metrics = metrics or Metrics()
         # One retry in the client: the loop's own backoff handles longer outages.
         self.client = client or metadata_client(opts, retries=1, backoff=0.2)
@@ -308,7 +312,7 @@ class Watcher:
             new = self._metadata(lambda: self.client.wait_for_change(self.version or "", wait))
             if new == self.version:
                 return
-            log.debug("rancher-metadata version %s → %s", self.version, new)
+            log.debug("%s version %s → %s", self.server, self.version, new)
             self.version = self._settle(new)
         self._cycle("change")
 
@@ -331,12 +335,10 @@ class Watcher:
             # and the cycle then reads again (the result is kept for its version only).
             current = self._metadata(self.client.version)
             if current != latest:
-                log.debug("rancher-metadata changed again (%s); quiet period re-armed", current)
+                log.debug("%s changed again (%s); quiet period re-armed", self.server, current)
                 latest, deadline = current, time.monotonic() + quiet
         if time.monotonic() >= limit and time.monotonic() < deadline:
-            log.info(
-                "rancher-metadata kept changing for %.1f s; regenerating anyway", limit - start
-            )
+            log.info("%s kept changing for %.1f s; regenerating anyway", self.server, limit - start)
         return latest
 
     def _cycle(self, trigger: str) -> None:
@@ -414,7 +416,7 @@ class Watcher:
             self.metrics.applies.inc(made)
 
     def _metadata(self, call):  # type: ignore[no-untyped-def]
-        """Run a rancher-metadata call and record whether the server answered."""
+        """Run a call to the source's server and record whether it answered."""
         try:
             value = call()
         except MetadataError as e:

@@ -93,6 +93,33 @@ def test_an_empty_cluster_does_not_empty_the_zone(kube, kubeconfig, tmp_path, ca
     assert kgen(zones, *base, "--allow-empty") == 0
 
 
+def test_a_cluster_of_unreadable_objects_does_not_empty_the_zone(
+    kube, kubeconfig, tmp_path, caplog
+):
+    zones = tmp_path / "zones"
+    base = ("--cluster", "c1", "--kubeconfig", str(kubeconfig))
+    assert kgen(zones, *base) == 0
+    before = (zones / "example.com.yaml").read_bytes()
+    for what, name in (("services", "web"), ("services", "elb"), ("ingresses", "site")):
+        kube.update(what, "shop", name, lambda o: o.update(spec="not an object"))
+    assert kgen(zones, *base) == 2
+    assert "the cluster listed 3 Services and Ingresses, none of them readable but" in caplog.text
+    assert (zones / "example.com.yaml").read_bytes() == before
+
+
+def test_the_removal_guard_names_the_api_server(kube, kubeconfig, tmp_path, caplog):
+    zones = tmp_path / "zones"
+    base = ("--cluster", "c1", "--kubeconfig", str(kubeconfig), "--max-deletes", "1")
+    assert kgen(zones, *base) == 0
+    before = (zones / "example.com.yaml").read_bytes()
+    kube.delete("services", "shop", "web")
+    kube.delete("ingresses", "shop", "site")
+    assert kgen(zones, *base) == 2
+    assert "refusing to write (check the Kubernetes API server; pass --force" in caplog.text
+    assert "rancher-metadata" not in caplog.text
+    assert (zones / "example.com.yaml").read_bytes() == before
+
+
 def test_unreachable_cluster_writes_nothing(tmp_path, caplog):
     kc = tmp_path / "kc"
     kc.write_text(

@@ -96,6 +96,7 @@ def add_watch(sub: Any) -> None:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     from ..metrics import Metrics, MetricsServer
+    from ..pipeline import server_of
     from ..watch import ApplyPublisher, GitPublisher, Watcher, WatchSettings, ensure_checkout
 
     if args.mode not in ("gitops", "apply"):
@@ -116,7 +117,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         publisher = GitPublisher(
             opts.zones_dir, push=args.push, remote=args.remote, branch=args.branch
         )
-    metrics = Metrics()
+    metrics = Metrics(server=server_of(opts.source))
     server = None
     if args.listen.strip().lower() not in ("off", "none", ""):
         server = MetricsServer(metrics, args.listen).start()

@@ -80,12 +80,19 @@ def desired(opts: Any, snapshot: object | None = None, memo: dict[str, Any] | No
         claims = memo.setdefault("kubernetes-claims", {})
     cluster = model.build(s.cluster, snap.services, snap.ingresses, objects)
     records = rules.desired_records(cluster, s, claims)
-    nothing = not cluster.services and not cluster.ingresses
+    listed = len(snap.services) + len(snap.ingresses)
+    if cluster.services or cluster.ingresses:
+        empty = "the cluster gave no records"
+    elif listed:
+        empty = f"the cluster listed {listed} Services and Ingresses, none of them readable"
+    else:
+        empty = "the cluster gave no Services or Ingresses"
     return Desired(
         records=records,
         name=s.cluster,
         subtrees=s.subtrees,
-        empty=f"the cluster gave {'no Services or Ingresses' if nothing else 'no records'}",
+        empty=empty,
         requests=snap.requests,
         edit_hint="Edit the Kubernetes Services and Ingresses, not this file.",
+        server="the Kubernetes API server",
     )
