@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from octodns_rancher.errors import RancherDnsError
 from octodns_rancher.guards import TooManyRemovalsError
 from octodns_rancher.kubernetes.snapshot import KubeSnapshot
 from octodns_rancher.kubernetes.stage import KubeOptions
@@ -174,3 +175,31 @@ def test_a_result_computed_ahead_is_not_written_over_another_sources_later_write
     again = generate(r_opts(tmp_path), rancher(5), write=False)
     written = generate(r_opts(tmp_path), rancher(5), prepared=again)
     assert written is again and path.read_text() == again.text
+
+
+@pytest.mark.parametrize("subtree", ["production.example.com", "shop.production.example.com"])
+def test_a_cluster_whose_subtree_overlaps_an_environment_writes_nothing(tmp_path, subtree):
+    """A subtree listed by mistake over a Rancher environment's names: the cluster run would
+    replace that environment's records with its own. It stops, naming an entry and its owner."""
+    generate(r_opts(tmp_path), rancher(2))
+    path = zone_path(tmp_path, "example.com")
+    before = path.read_bytes()
+    opts = Options(
+        zone="example.com",
+        zones_dir=tmp_path,
+        source="kubernetes",
+        kubernetes=KubeOptions(cluster="c1", subtrees=(subtree,)),
+    )
+    with pytest.raises(RancherDnsError) as e:
+        generate(opts, cluster(1))
+    message = str(e.value)
+    assert "s0.shop.production" in message and "rancher" in message, message
+    assert "overlap" in message and "nothing was written" in message
+    assert path.read_bytes() == before
+    # A Rancher run over a cluster's subtree is stopped the same way.
+    generate(k_opts(tmp_path / "k"), cluster(1))
+    hosts = [scenario.host("h1", "192.0.2.10")]
+    svc = scenario.service("shop", "s0", [scenario.container("shop", "s0", 1, "h1", ["80:80/tcp"])])
+    c1 = Snapshot("2016-07-29", [svc], hosts, scenario.self_stack("c1"))
+    with pytest.raises(RancherDnsError, match="kubernetes"):
+        generate(r_opts(tmp_path / "k"), c1)

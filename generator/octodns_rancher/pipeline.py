@@ -22,10 +22,11 @@ import yaml
 
 from . import guards, model, subtrees
 from .desired import DesiredRecord
-from .errors import ConfigError
+from .errors import ConfigError, RancherDnsError
 from .guards import EmptyMetadataError, Thresholds, TooManyRemovalsError
 from .lock import remove_stale_temp_files, run_lock
 from .logs import clip
+from .names import printable
 from .publish import Summary, summarize, write_if_changed, zone_entries
 from .records import DEFAULT_TEMPLATE, DEFAULT_TTL, Settings, desired_records, subtree
 from .render import render_octodns
@@ -264,6 +265,7 @@ def _compute(opts: Options, snapshot: object | None, cache: RunCache | None) -> 
         old_text = read[path] = _read(path)
         _check_old(path, old_text, "octodns")
         shared = subtrees.SharedZone(old_text, rel, path)
+        _check_overlap(shared, opts.source, want.subtrees, path)
         files[path], olds[path] = shared.merged(own_text), shared.old_own_text()
     if "terraform" in wanted:
         # Imported when asked for: it brings octoDNS's YAML dumper (and natsort) along.
@@ -297,6 +299,23 @@ def _compute(opts: Options, snapshot: object | None, cache: RunCache | None) -> 
         requests=want.requests,
         files=files,
         read=read,
+    )
+
+
+def _check_overlap(
+    shared: subtrees.SharedZone, source: str, owned: tuple[str, ...], path: Path
+) -> None:
+    """Stop before a run replaces records another source wrote below its subtrees (a subtree
+    listed over another source's names by mistake): nothing is written."""
+    foreign = shared.foreign(s for s in SERVERS if s != source)
+    if not foreign:
+        return
+    name, owner = foreign[0]
+    more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+    raise RancherDnsError(
+        f"{path}: {printable(name)}{more} lies below this run's subtrees ({', '.join(owned)}) "
+        f"but was written by the {owner} source: the subtrees of two sources overlap; give "
+        "each its own subtree; nothing was written"
     )
 
 

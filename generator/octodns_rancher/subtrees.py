@@ -63,6 +63,21 @@ class SharedZone:
         for name, value in data.items():
             (self.ours if owns(str(name), self.rel) else self.others)[str(name)] = value
 
+    def foreign(self, other_sources: Iterable[str]) -> list[tuple[str, str]]:
+        """(name, owner) of this run's old entries that another source wrote: each record of
+        a source carries ``octodns: {<source>: {...}}``. A run's subtrees that overlap another
+        source's would replace that source's records with its own."""
+        others = set(other_sources)
+        found = []
+        for name, value in self.ours.items():
+            for record in value if isinstance(value, list) else [value]:
+                meta = record.get("octodns") if isinstance(record, dict) else None
+                owners = sorted(others & set(meta)) if isinstance(meta, dict) else []
+                if owners:
+                    found.append((name, owners[0]))
+                    break
+        return found
+
     def old_own_text(self) -> str | None:
         """The old file restricted to this run's entries (the whole text when nothing else)."""
         if not self.others or self.old_text is None:
