@@ -158,3 +158,18 @@ def test_unreachable_cluster_writes_nothing(tmp_path, caplog):
 def test_bad_settings_exit_2(args, message, tmp_path, caplog):
     assert kgen(tmp_path, *args) == 2
     assert message in caplog.text
+
+
+def test_a_busy_lock_stops_a_cluster_run_before_it_writes(kube, kubeconfig, tmp_path, caplog):
+    """The zones directory's lock holds for every source: a cluster run beside another run of
+    the same directory writes nothing."""
+    from octodns_rancher.lock import run_lock
+
+    zones = tmp_path / "zones"
+    zones.mkdir()
+    with run_lock(zones):
+        assert kgen(zones, "--cluster", "c1", "--kubeconfig", str(kubeconfig)) == 2
+    assert "is held by another run" in caplog.text and "nothing was written" in caplog.text
+    assert list(zones.iterdir()) == []
+    assert kgen(zones, "--cluster", "c1", "--kubeconfig", str(kubeconfig)) == 0
+    assert (zones / "example.com.yaml").exists()
