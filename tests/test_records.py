@@ -265,7 +265,7 @@ def test_a_name_of_253_characters_costs_only_its_service(caplog):
     )
     records = desired_records(env, Settings(zone="example.com"))
     assert [len(r.name) + len(".example.com") for r in records] == [252]
-    render_octodns(records, "example.com", environment="default")
+    render_octodns(records, "example.com", subtrees=("default.example.com",))
     assert "service shop/long" in caplog.text and "longer than 252 characters" in caplog.text
 
 

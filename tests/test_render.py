@@ -312,7 +312,7 @@ def test_an_invalid_name_from_any_source_never_reaches_the_file(name):
     good = DesiredRecord("web.production", "A", 300, ("192.0.2.1",), ServiceRef("s", "a", "u"))
     bad = DesiredRecord(name, "A", 300, ("192.0.2.2",), ServiceRef("s", "b\nERROR x", "u"))
     for render in (
-        lambda rs: render_octodns(rs, "example.com", "Production"),
+        lambda rs: render_octodns(rs, "example.com", subtrees=("production.example.com",)),
         lambda rs: render_octodns(rs, "example.com"),
         lambda rs: build_zone(rs, "example.com"),
     ):
@@ -329,7 +329,7 @@ def test_an_invalid_name_from_any_source_never_reaches_the_file(name):
 def test_a_name_outside_the_environment_never_reaches_the_file(name):
     bad = DesiredRecord(name, "A", 300, ("192.0.2.2",), ServiceRef("s", "b", "u"))
     with pytest.raises(OutsideSubtreeError, match=r"lies outside production\.example\.com"):
-        render_octodns([bad], "example.com", "Production")
+        render_octodns([bad], "example.com", subtrees=("production.example.com",))
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from octodns_rancher import model
 from octodns_rancher.errors import RancherDnsError
 from octodns_rancher.pipeline import Options, compute
 from octodns_rancher.publish import summarize, zone_entries
-from octodns_rancher.records import DesiredRecord, ServiceRef, Settings, desired_records
+from octodns_rancher.records import DesiredRecord, ServiceRef, Settings, desired_records, subtree
 from octodns_rancher.render import UnsafeRecordError, render_octodns
 from octodns_rancher.source import Snapshot, load_snapshot
 from octodns_rancher.terraform import (
@@ -92,7 +92,7 @@ def records_of(snap: Snapshot) -> tuple[list[DesiredRecord], str]:
 
 def render(snap: Snapshot) -> str:
     records, env = records_of(snap)
-    return render_terraform(records, "example.com", env)
+    return render_terraform(records, "example.com", subtrees=(subtree(env, "example.com"),))
 
 
 def scenario(ips: dict[str, list[int]], renames: dict[str, str] | None = None) -> Snapshot:
@@ -111,7 +111,7 @@ SERVICES = {"web": [1, 2], "api": [3], "db": [4, 5], "cache": [6]}
 
 def test_bundled_snapshot_is_valid_terraform_json_with_the_same_records():
     records, env = records_of(load_snapshot(SNAPSHOT))
-    text = render_terraform(records, "example.com", env)
+    text = render_terraform(records, "example.com", subtrees=(subtree(env, "example.com"),))
     resources = check_structure(text, "example.com", "production.example.com")
     assert len(resources) == len(records) == 6
     got = {(b["name"], b["type"], b["ttl"], tuple(b["records"])) for b in resources.values()}
@@ -124,7 +124,7 @@ def test_bundled_snapshot_is_valid_terraform_json_with_the_same_records():
 
 def test_the_same_desired_state_as_the_octodns_file():
     records, env = records_of(load_snapshot(SNAPSHOT))
-    tf = render_terraform(records, "example.com", env)
+    tf = render_terraform(records, "example.com", subtrees=(subtree(env, "example.com"),))
     octodns = render_octodns(records, "example.com")
     assert zone_entries(as_octodns_text(tf, "example.com")) == zone_entries(octodns)
     assert summarize(as_octodns_text(tf, "example.com"), octodns).empty
@@ -195,7 +195,7 @@ def test_ipv6_gets_its_own_resource():
 
 
 def test_no_records_leaves_the_variable_and_no_resources():
-    text = render_terraform([], "example.com", "Production")
+    text = render_terraform([], "example.com", subtrees=("production.example.com",))
     assert parse(text).keys() == {"//", "variable"}
     check_structure(text, "example.com", "production.example.com")
 
@@ -211,7 +211,9 @@ def _record(name: str, rtype: str = "A", values: tuple[str, ...] = ("192.0.2.1",
 def test_names_outside_the_subtree_are_refused(name):
     with pytest.raises(OutsideSubtreeError) as e:
         render_terraform(
-            [_record("ok.shop.production"), _record(name)], "example.com", "Production"
+            [_record("ok.shop.production"), _record(name)],
+            "example.com",
+            subtrees=("production.example.com",),
         )
     assert f"{name}.example.com" in str(e.value) and "production.example.com" in str(e.value)
 
@@ -219,7 +221,9 @@ def test_names_outside_the_subtree_are_refused(name):
 def test_invalid_record_is_refused_naming_it():
     with pytest.raises(RancherDnsError, match=r"web\.shop\.production\.example\.com"):
         render_terraform(
-            [_record("web.shop.production", values=("999.1.1.1",))], "example.com", "Production"
+            [_record("web.shop.production", values=("999.1.1.1",))],
+            "example.com",
+            subtrees=("production.example.com",),
         )
 
 
@@ -381,4 +385,6 @@ def test_result_keeps_the_octodns_file_and_lists_every_file(tmp_path):
 )
 def test_invalid_names_and_refused_addresses_are_refused(name, values):
     with pytest.raises(UnsafeRecordError, match="refusing to write it"):
-        render_terraform([_record(name, values=values)], "example.com", "Production")
+        render_terraform(
+            [_record(name, values=values)], "example.com", subtrees=("production.example.com",)
+        )

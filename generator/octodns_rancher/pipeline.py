@@ -206,8 +206,8 @@ class Desired:
     subtrees: tuple[str, ...]  # the fully qualified names this run owns everything below
     empty: str  # what the source gave when it gave no records, for the empty guard
     requests: int = 0
-    edit_hint: str = "Edit the Rancher services, not this file."
-    server: str = "rancher-metadata"  # where the data came from, for messages
+    edit_hint: str = "Edit the source's objects, not this file."
+    server: str = "the source"  # where the data came from, for messages
 
 
 # Where each source's data comes from, as messages name it.
@@ -240,6 +240,8 @@ def desired(
         subtrees=(subtree(env.name, settings.zone),),
         empty=f"metadata gave {what}",
         requests=snap.requests,
+        edit_hint="Edit the Rancher services, not this file.",
+        server=server_of("rancher"),
     )
 
 

@@ -23,7 +23,7 @@ from typing import ClassVar
 from octodns.source.base import BaseSource
 
 from . import model
-from .records import DEFAULT_TEMPLATE, DEFAULT_TTL, Settings, desired_records
+from .records import DEFAULT_TEMPLATE, DEFAULT_TTL, Settings, desired_records, subtree
 from .render import build_zone
 from .source import DEFAULT_API_VERSION, DEFAULT_URL, MetadataClient, Snapshot, load_snapshot
 
@@ -71,7 +71,9 @@ class RancherSource(BaseSource):
         settings = Settings(zone=zone.name, ttl=self.ttl, name_template=self.name_template)
         env = model.build(self._read(), self.environment)
         before = len(zone.records)
-        build_zone(desired_records(env, settings), zone, env.name)
+        build_zone(
+            desired_records(env, settings), zone, subtrees=(subtree(env.name, settings.zone),)
+        )
         self.log.info(
             "populate: %d record(s) for %s", len(zone.records) - before, zone.decoded_name
         )

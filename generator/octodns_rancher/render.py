@@ -40,7 +40,6 @@ from .desired import DesiredRecord
 from .errors import RancherDnsError
 from .names import check_zone, is_below, name_problem, printable
 from .publish import remember
-from .records import subtree  # the ``environment`` shorthand of Rancher's callers
 from .zoneyaml import dump_zone
 
 
@@ -49,25 +48,26 @@ class UnsafeRecordError(RancherDnsError):
 
 
 class OutsideSubtreeError(UnsafeRecordError):
-    """A record lies outside ``<environment>.<zone>``, the only names we may manage."""
+    """A record lies outside the run's subtrees (such as ``<environment>.<zone>``), the only
+    names it may manage."""
 
 
 def check_records(
     records: Iterable[DesiredRecord],
     zone: str,
-    environment: str | None = None,
+    *,
     subtrees: Sequence[str] | None = None,
 ) -> None:
     """Refuse the run if any record may not be written, whatever produced it.
 
     Every name must be a valid hostname (``names``) strictly below one of ``subtrees`` (fully
-    qualified), else below ``<environment>.<zone>``, else below ``zone``; and no value an
-    address of a refused class (``addresses``). Values that are no address at all are left to
-    octoDNS's validators.
+    qualified: the source's, such as ``<environment>.<zone>``), else below ``zone``; and no
+    value an address of a refused class (``addresses``). Values that are no address at all are
+    left to octoDNS's validators.
     """
     zone = check_zone(zone)
     if not subtrees:
-        subtrees = (subtree(environment, zone) if environment else zone,)
+        subtrees = (zone,)
     refused: dict[str, str | None] = {}  # by value: most records share their addresses
     for r in records:
         fqdn = f"{r.name}.{zone}"
@@ -127,17 +127,17 @@ def record_data(r: DesiredRecord) -> dict[str, Any]:
 def build_zone(
     records: Iterable[DesiredRecord],
     zone: str | Zone,
-    environment: str | None = None,
+    *,
     subtrees: Sequence[str] | None = None,
 ) -> Zone:
     """An octoDNS ``Zone`` holding ``records``; raises RancherDnsError naming a rejected record.
 
     ``zone`` is a zone name, or an existing ``Zone`` to add the records to. Every record must
-    pass ``check_records`` for ``zone`` and ``environment`` (or ``subtrees``) first.
+    pass ``check_records`` for ``zone`` and ``subtrees`` first.
     """
     _ensure_validators()
     records = list(records)
-    check_records(records, zone.name if isinstance(zone, Zone) else zone, environment, subtrees)
+    check_records(records, zone.name if isinstance(zone, Zone) else zone, subtrees=subtrees)
     z = zone if isinstance(zone, Zone) else Zone(f"{zone.rstrip('.')}.", [])
     for r in records:
         try:
@@ -164,16 +164,16 @@ def zone_data(zone: Zone) -> dict[str, Any]:
 def render_octodns(
     records: Iterable[DesiredRecord],
     zone: str,
-    environment: str | None = None,
+    *,
     subtrees: Sequence[str] | None = None,
 ) -> str:
     """The zone file's text: what ``safe_dump(zone_data(build_zone(records, zone)))`` writes.
 
     Raises UnsafeRecordError unless every record passes ``check_records`` for ``zone`` and
-    ``environment`` (or ``subtrees``).
+    ``subtrees``.
     """
     records = list(records)
-    check_records(records, zone, environment, subtrees)
+    check_records(records, zone, subtrees=subtrees)
     data = records_data(records, zone)
     if data is None:
         data = zone_data(build_zone(records, zone))

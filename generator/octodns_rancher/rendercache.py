@@ -41,30 +41,30 @@ class RenderCache:
         self,
         records: Iterable[DesiredRecord],
         zone: str,
-        environment: str | None = None,
+        *,
         subtrees: Sequence[str] | None = None,
     ) -> str:
         """What ``render.render_octodns`` returns for these arguments."""
         records = list(records)
         render._ensure_validators()
-        setting = (check_zone(zone), environment, tuple(subtrees or ()), _validators())
+        setting = (check_zone(zone), tuple(subtrees or ()), _validators())
         if setting != self._setting or len(self._writer.texts) > 8 * len(self._entries) + 10_000:
             # New settings, or the writer's memory of strings grew with changes long gone.
             self._setting, self._entries, self._texts = setting, {}, {}
             self._writer = _BlockWriter()
         new = [r for r in dict.fromkeys(records) if r not in self._entries]
-        render.check_records(new, zone, environment, subtrees)
+        render.check_records(new, zone, subtrees=subtrees)
         validated = render.validated_entries(new, zone)
         if validated is None:
             self._entries, self._texts = {}, {}
             self.rendered = len(records)
-            return render.render_octodns(records, zone, environment, subtrees)
+            return render.render_octodns(records, zone, subtrees=subtrees)
         self.rendered = len(new)
         known = self._entries
         known.update((e.record, e) for e in validated)
         data, owners = render.entries_data([known[r] for r in records], zone)
         if data is None:  # a duplicate octoDNS names
-            return render.render_octodns(records, zone, environment, subtrees)
+            return render.render_octodns(records, zone, subtrees=subtrees)
         self._entries = {r: known[r] for r in records}
         render._check_cnames(data, zone)
         text = self._text(data, owners)

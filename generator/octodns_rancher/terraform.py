@@ -51,7 +51,6 @@ from octodns.zone import Zone
 from .desired import DesiredRecord, Origin
 from .errors import RancherDnsError
 from .names import name_problem, printable
-from .records import subtree
 from .render import OutsideSubtreeError, build_zone, check_records, zone_data
 
 log = logging.getLogger(__name__)
@@ -100,27 +99,27 @@ def resource_name(fqdn: str, rtype: str) -> str:
     return ident if ident[0].isalpha() else f"_{ident}"
 
 
-_RANCHER_HINT = "Edit the Rancher services, not this file."
+_EDIT_HINT = "Edit the source's objects, not this file."
 
 
 def terraform_data(
     records: Iterable[DesiredRecord],
     zone: str,
-    environment: str | None = None,
     *,
     subtrees: Sequence[str] | None = None,
-    edit_hint: str = _RANCHER_HINT,
+    edit_hint: str = _EDIT_HINT,
 ) -> dict[str, Any]:
-    """The mapping the ``.tf.json`` file holds; raises if a record is outside the subtree,
+    """The mapping the ``.tf.json`` file holds; raises if a record is outside the subtrees,
     or has an invalid name or a refused address (``render.check_records``).
 
-    The subtree is ``<environment>.<zone>``, or each of ``subtrees`` (fully qualified) when given.
+    ``subtrees``: fully qualified (the source's, such as ``<environment>.<zone>``); the whole
+    zone when not given. ``edit_hint``: what the file's comment tells its readers to edit.
     """
     zone = _zone(zone)
     records = list(records)
-    if subtrees is None:
-        subtrees = [subtree(environment, zone) if environment else zone]
-    check_records(records, zone, environment, subtrees)
+    if not subtrees:
+        subtrees = [zone]
+    check_records(records, zone, subtrees=subtrees)
     var = variable_name(zone)
     resources: dict[str, dict[str, Any]] = {}
     owners: dict[str, str] = {}
@@ -154,13 +153,12 @@ def terraform_data(
 def render_terraform(
     records: Iterable[DesiredRecord],
     zone: str,
-    environment: str | None = None,
     *,
     subtrees: Sequence[str] | None = None,
-    edit_hint: str = _RANCHER_HINT,
+    edit_hint: str = _EDIT_HINT,
 ) -> str:
     """The ``.tf.json`` file's text: sorted keys, two-space indent, a final newline."""
-    data = terraform_data(records, zone, environment, subtrees=subtrees, edit_hint=edit_hint)
+    data = terraform_data(records, zone, subtrees=subtrees, edit_hint=edit_hint)
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
