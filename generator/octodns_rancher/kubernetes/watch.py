@@ -9,8 +9,10 @@ here they are answered from memory, kept current by one thread per list:
 2. watch from that version with bookmarks; ADDED/MODIFIED/DELETED update the objects and move
    the version on, BOOKMARK only moves the version on;
 3. when the stream ends (``timeoutSeconds``), watch again from the last version; on 410 Gone
-   (the version was compacted away) list again; on any other failure reconnect after a capped
-   exponential backoff, listing again first.
+   (the version was compacted away) list again; on any other failure, whatever the exception,
+   reconnect after a capped exponential backoff, listing again first. As in client-go's
+   reflector, a stream that ends within a second with no events is such a failure, and so is
+   a 410 Gone with no healthy stream since the last list: neither may loop without a pause.
 
 The loop's quiet period, resync, ``/healthz`` and ``/metrics`` are the shared loop's. While a
 stream is down, ``version()`` and ``wait_for_change()`` raise its error, so the loop reports the
@@ -36,6 +38,9 @@ KINDS = ("services", "ingresses")
 class KubeWatchClient:
     """The cluster as ``watch.Watcher`` sees a source; start with ``version()``."""
 
+    # A watch that ends sooner than this with no events failed (client-go's reflector rule).
+    min_watch = 1.0
+
     def __init__(
         self,
         client: KubeClient,
@@ -58,6 +63,8 @@ class KubeWatchClient:
         self.relists = 0
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
+        # (step, exception type) of the unexpected errors whose traceback was logged
+        self._traced: set[tuple[str, str]] = set()
 
     # -- what the watch loop calls ---------------------------------------------------------
 
@@ -118,27 +125,105 @@ class KubeWatchClient:
             self._threads.append(t)
 
     def _follow(self, what: str) -> None:
-        """List, then watch from the list's version, forever (until ``close``)."""
+        """The stream thread: ``_stream``, and should that ever end while the client is open
+        (a BaseException that is no Exception), an error that stays, so that ``fetch`` fails
+        instead of serving the last objects for ever with a healthy ``/healthz``."""
+        try:
+            self._stream(what)
+        finally:
+            if not self._stop.is_set():
+                self._record(what, ClusterError(f"{self.base}: the {what} stream has stopped"))
+
+    def _stream(self, what: str) -> None:
+        """List, then watch from the list's version, until ``close``.
+
+        Nothing ends this loop but ``close``: any exception, a ClusterError or not (a urllib3
+        error the client let through, RecursionError from a deeply nested body, a bug), is an
+        error of this stream (``_failed``): recorded, so ``fetch`` raises it and health turns
+        unhealthy, then backed off and listed again.
+
+        As client-go's reflector, a watch is *healthy* when it lasted ``min_watch`` seconds or
+        delivered an event (bookmarks count); one that ended sooner with none is an error
+        ("very short watch"), else a server or proxy that closes every stream at once would
+        have it reconnect thousands of times a second. The backoff doubles from
+        ``backoff_min`` to ``backoff_max`` and goes back to ``backoff_min`` only after a
+        healthy watch. A 410 Gone from a watch relists at once when a healthy watch came
+        after the last list (the history was compacted meanwhile: the usual case); one right
+        after a list (Gone again and again) is backed off as an error.
+        """
         delay = self.backoff_min
         version = ""
+        followed = False  # a healthy watch since the last list
         while not self._stop.is_set():
+            attempt: _Attempt | None = None
+            error: Exception | None = None
             try:
                 if not version:
+                    followed = False
                     version = self._relist(what)
-                version = self._watch(what, version)
+                attempt = _Attempt()
+                version = self._watch(what, version, attempt)
+            except Exception as e:  # see the docstring: no exception ends the thread
+                error = e
+            if self._stop.is_set():
+                return
+            healthy = attempt is not None and attempt.healthy(self.min_watch)
+            if healthy:
                 delay = self.backoff_min
-            except Gone as e:
-                log.info("%s; listing %s again", e, what)
+                followed = True
+            if error is None and healthy:
+                continue  # the stream timed out as asked: watch on from its version
+            if error is None:
+                error = ClusterError(
+                    f"{self.base}: very short watch of {what}: the stream ended after "
+                    f"{attempt.elapsed() if attempt else 0.0:.2f} s with no events"
+                )
+            elif isinstance(error, Gone) and attempt is not None and followed:
+                log.info("%s; listing %s again", error, what)
                 version = ""
-            except ClusterError as e:
-                with self.cond:
-                    self.errors[what] = e
-                    self.cond.notify_all()
-                log.warning("%s; reconnecting in %.1f s", e, delay)
-                if self._stop.wait(delay):
-                    return
-                delay = min(delay * 2, self.backoff_max)
-                version = ""
+                continue
+            self._failed(what, error, attempt is not None, delay)
+            if self._stop.wait(delay):
+                return
+            delay = min(delay * 2, self.backoff_max)
+            version = ""
+
+    def _failed(self, what: str, error: Exception, watching: bool, delay: float) -> None:
+        """Record and log one failure of the stream; ``watching``: of its watch, else its list.
+
+        A ClusterError is recorded as it is; any other exception becomes one, on one line,
+        naming what failed and the exception's type. Its traceback is logged once (the first
+        failure of that step with that type), so a bug can be found without one per retry.
+        """
+        if isinstance(error, ClusterError):
+            recorded = error
+            trace = False
+        else:
+            step = f"watching {what}" if watching else f"listing {what}"
+            detail = " ".join(str(error).split())[:300]
+            recorded = ClusterError(
+                f"{self.base}: {step} failed: {type(error).__name__}"
+                + (f": {detail}" if detail else "")
+            )
+            kind = (step, type(error).__name__)
+            with self.cond:
+                trace = kind not in self._traced
+                self._traced.add(kind)
+        self._record(what, recorded)
+        log.warning(
+            "%s; listing %s again in %.1f s",
+            recorded,
+            what,
+            delay,
+            exc_info=error if trace else None,
+        )
+
+    def _record(self, what: str, error: ClusterError) -> None:
+        """The stream's error: ``fetch``, ``version`` and ``wait_for_change`` raise it until
+        a list or an event of the stream succeeds."""
+        with self.cond:
+            self.errors[what] = error
+            self.cond.notify_all()
 
     def _relist(self, what: str) -> str:
         listing = self.client.list(what, trim=True)
@@ -156,11 +241,13 @@ class KubeWatchClient:
         )
         return listing.resource_version
 
-    def _watch(self, what: str, version: str) -> str:
-        """Apply one stream's events; the version to continue from when it ends."""
+    def _watch(self, what: str, version: str, attempt: _Attempt) -> str:
+        """Apply one stream's events, counted in ``attempt``; the version to continue from
+        when it ends."""
         for event in self.client.watch(what, version, self.timeout_seconds):
             if self._stop.is_set():
                 break
+            attempt.events += 1
             obj = event["object"]
             meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
             new = str(meta.get("resourceVersion") or version)
@@ -182,6 +269,23 @@ class KubeWatchClient:
                 self.versions[what] = new
             version = new
         return version
+
+
+class _Attempt:
+    """One watch request: when it was made and how many events it delivered, what tells a
+    healthy watch from a very short one."""
+
+    __slots__ = ("events", "started")
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.events = 0
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def healthy(self, min_watch: float) -> bool:
+        return self.events > 0 or self.elapsed() >= min_watch
 
 
 def _key(obj: Any) -> str | None:
