@@ -76,6 +76,15 @@ def test_snapshot_saves_the_lists(kube, kubeconfig, tmp_path):
     assert (zones / "example.com.yaml").read_text() == (live / "example.com.yaml").read_text()
 
 
+def test_snapshot_keeps_the_runs_limits(kube, kubeconfig, tmp_path, caplog):
+    """``snapshot`` reads the cluster within ``--max-answer-size`` as ``generate`` does."""
+    out = tmp_path / "snap.json"
+    args = ["snapshot", "--source", "kubernetes", "--kubeconfig", str(kubeconfig), "-o", str(out)]
+    assert main([*args, "--max-answer-size", "1KiB"]) == 2
+    assert "more than the limit of 1,024 bytes (--max-answer-size)" in caplog.text
+    assert not out.exists()
+
+
 def test_an_empty_cluster_does_not_empty_the_zone(kube, kubeconfig, tmp_path, caplog):
     zones = tmp_path / "zones"
     base = ("--cluster", "c1", "--kubeconfig", str(kubeconfig))

@@ -179,7 +179,9 @@ def _kubernetes_snapshot(args: argparse.Namespace, values: dict[str, Any]) -> in
     from ..kubernetes.client import KubeClient, configuration
 
     cfg = configuration(values["kubeconfig"], values["context"], values["timeout"])
-    client = KubeClient(cfg, values["timeout"])
+    client = KubeClient(
+        cfg, values["timeout"], deadline=values["deadline"], max_bytes=values["max_answer_size"]
+    )
     try:
         snap = snapshot.fetch(client)
     finally:

@@ -52,11 +52,20 @@ def settings(opts: Any) -> KubeSettings:
 
 
 def read(opts: Any) -> snapshots.KubeSnapshot:
-    """The cluster's lists: from the snapshot file when one is given, else from the cluster."""
+    """The cluster's lists: from the snapshot file when one is given, else from the cluster.
+
+    Within the run's limits, as Rancher's part reads rancher-metadata: ``--timeout`` for each
+    request (connection to last byte), ``--deadline`` for both lists together (retries and
+    pauses included), ``--max-answer-size`` for each answer and each list (or the file)."""
     k: KubeOptions = opts.kubernetes
     if k.snapshot_file is not None:
-        return snapshots.load(k.snapshot_file)
-    client = KubeClient(configuration(k.kubeconfig, k.context, opts.timeout), opts.timeout)
+        return snapshots.load(k.snapshot_file, opts.max_bytes, opts.deadline)
+    client = KubeClient(
+        configuration(k.kubeconfig, k.context, opts.timeout),
+        opts.timeout,
+        deadline=opts.deadline,
+        max_bytes=opts.max_bytes,
+    )
     try:
         return snapshots.fetch(client, trim=True)
     finally:

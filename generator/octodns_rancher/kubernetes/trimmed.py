@@ -94,16 +94,19 @@ def items(data: bytes | msgspec.Raw) -> list[Any]:
     """The items of a JSON array of objects, each trimmed to what the model reads.
 
     Raises ``msgspec.DecodeError`` when ``data`` is not a JSON array; an item that is not an
-    object of the expected shape comes back decoded whole (or as whatever JSON value it is).
+    object of the expected shape comes back decoded whole (or as whatever JSON value it is),
+    and so does one nested too deep for msgspec (``RecursionError``, even in a field skipped:
+    msgspec stops near Python's recursion limit, about 1,000 levels; orjson goes to 1,024).
+    Deeper still, orjson's ``JSONDecodeError`` (a ``ValueError``) is the caller's to name.
     """
     try:
         return msgspec.to_builtins(_LIST.decode(data))
-    except msgspec.ValidationError:
+    except (msgspec.ValidationError, RecursionError):
         pass  # one item or more of another shape: decode item by item
     out = []
     for raw in _ITEMS.decode(data):
         try:
             out.append(msgspec.to_builtins(_ITEM.decode(raw)))
-        except msgspec.ValidationError:
+        except (msgspec.ValidationError, RecursionError):
             out.append(orjson.loads(bytes(raw)))
     return out

@@ -309,4 +309,5 @@ def watcher_client(opts: Any) -> KubeWatchClient:
         raise ConfigError("watch reads the cluster; --kubernetes-file cannot be watched")
     cfg = configuration(k.kubeconfig, k.context, opts.timeout)
     cfg.retries = None  # the stream threads back off themselves
-    return KubeWatchClient(KubeClient(cfg, opts.timeout))
+    client = KubeClient(cfg, opts.timeout, deadline=opts.deadline, max_bytes=opts.max_bytes)
+    return KubeWatchClient(client)
