@@ -326,9 +326,9 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def os_reason(e: BaseException) -> str:
-    """The operating system's reason inside a requests error (``Connection refused``), or its
-    last line."""
+def causes(e: BaseException) -> Iterator[BaseException]:
+    """``e`` and every exception inside it, nearest first: its cause and context, and what
+    requests and urllib3 wrap (``reason``, the arguments); each once."""
     seen: set[int] = set()
     todo: list[BaseException] = [e]
     while todo:
@@ -336,12 +336,19 @@ def os_reason(e: BaseException) -> str:
         if id(err) in seen:
             continue
         seen.add(id(err))
+        yield err
+        nxt = [err.__cause__, err.__context__, getattr(err, "reason", None), *err.args]
+        todo += [x for x in nxt if isinstance(x, BaseException)]
+
+
+def os_reason(e: BaseException) -> str:
+    """The operating system's reason inside a requests error (``Connection refused``), or its
+    last line."""
+    for err in causes(e):
         if isinstance(err, OSError) and err.strerror:
             return err.strerror
         if isinstance(err, (socket.timeout, TimeoutError)):
             return "timed out"
-        nxt = [err.__cause__, err.__context__, getattr(err, "reason", None), *err.args]
-        todo += [x for x in nxt if isinstance(x, BaseException)]
     return clip(str(e).splitlines()[-1] if str(e) else type(e).__name__)
 
 

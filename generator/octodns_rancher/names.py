@@ -110,27 +110,24 @@ def target_problem(name: str) -> str:
     all digits (``fqdn``'s rules); a name of digits and dots (``127.1``, ``1.2.3.999``) is a
     mistyped address, never a host name anyone can resolve.
     """
+    if name and all(label.isdigit() for label in name.split(".")):
+        return "is neither an IP address nor a host name"
+    return _domain_problem(name, "a fully qualified host name")
+
+
+def zone_problem(zone: str) -> str:
+    """'' when ``zone`` (lower case, no final dot) is a valid zone name, else why not."""
+    return _domain_problem(zone, "a domain such as example.com")
+
+
+def _domain_problem(name: str, expected: str) -> str:
+    """'' when ``name`` is a hostname of two labels or more under a real top-level domain."""
     problem = name_problem(name)
     if problem:
         return problem
     labels = name.split(".")
     if len(labels) < 2:
-        return "has a single label; expected a fully qualified host name"
-    if not _TLD.fullmatch(labels[-1]):
-        if all(label.isdigit() for label in labels):
-            return "is neither an IP address nor a host name"
-        return f"has top-level label {labels[-1]!r}, which is not a top-level domain"
-    return ""
-
-
-def zone_problem(zone: str) -> str:
-    """'' when ``zone`` (lower case, no final dot) is a valid zone name, else why not."""
-    problem = name_problem(zone)
-    if problem:
-        return problem
-    labels = zone.split(".")
-    if len(labels) < 2:
-        return "has a single label; expected a domain such as example.com"
+        return f"has a single label; expected {expected}"
     if not _TLD.fullmatch(labels[-1]):
         return f"has top-level label {labels[-1]!r}, which is not a top-level domain"
     return ""

@@ -518,29 +518,22 @@ def test_an_object_without_a_valid_creation_time_never_takes_a_name_in_use(creat
         assert records(order) == [("web.c1", "A", 300, ("203.0.113.1",), "Service a/old")]
 
 
-def test_creation_times_compare_as_times_not_text():
-    # 00:00:00.5Z is later than 00:00:00Z, though "." sorts before "Z" as text; +01:00 is UTC-1h.
-    first = service(
-        "b",
-        "first",
+def _web(namespace: str, name: str, created: str) -> dict:
+    """A Service claiming web.c1.example.com, created at ``created``."""
+    return service(
+        namespace,
+        name,
         ips=("203.0.113.1",),
         annotations={H: "web.c1.example.com"},
-        created="2020-01-01T00:30:00+01:00",
+        created=created,
     )
-    second = service(
-        "a",
-        "second",
-        ips=("203.0.113.2",),
-        annotations={H: "web.c1.example.com"},
-        created="2020-01-01T00:00:00.5Z",
-    )
-    third = service(
-        "a",
-        "third",
-        ips=("203.0.113.3",),
-        annotations={H: "web.c1.example.com"},
-        created="2020-01-01T00:00:00Z",
-    )
+
+
+def test_creation_times_compare_as_times_not_text():
+    # 00:00:00.5Z is later than 00:00:00Z, though "." sorts before "Z" as text; +01:00 is UTC-1h.
+    first = _web("b", "first", "2020-01-01T00:30:00+01:00")
+    second = _web("a", "second", "2020-01-01T00:00:00.5Z")
+    third = _web("a", "third", "2020-01-01T00:00:00Z")
     assert records([second, third])[0][4] == "Service a/third"
     assert records([second, first])[0][4] == "Service b/first"
 

@@ -492,22 +492,16 @@ def _refuse_encoding(resp: Any, url: str) -> None:
 
 def _reason(e: BaseException) -> str:
     """The cause of a failed request on one short line: the operating system's reason
-    (``Connection refused``), a body cut short (``IncompleteRead(...)``), or the last line."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [e]
-    while todo:
-        err = todo.pop(0)
-        if id(err) in seen:
-            continue
-        seen.add(id(err))
+    (``Connection refused``), a body cut short (``IncompleteRead(...)``), or the error itself."""
+    from ..httpclient import causes
+
+    for err in causes(e):
         if isinstance(err, http.client.IncompleteRead):
             return clip(str(err))
         if isinstance(err, OSError) and err.strerror:
             return clip(str(err.strerror))
         if isinstance(err, (socket.timeout, TimeoutError)):
             return "timed out"
-        nxt = [err.__cause__, err.__context__, getattr(err, "reason", None), *err.args]
-        todo += [x for x in nxt if isinstance(x, BaseException)]
     text = " ".join(str(e).split())
     return f"{type(e).__name__}: {clip(text)}" if text else type(e).__name__
 
