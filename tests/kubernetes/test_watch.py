@@ -31,7 +31,11 @@ FAST = WatchSettings(
 
 @contextmanager
 def watching(
-    kube: KubeApiServer, kubeconfig: Path, work: Path, metrics: Metrics | None = None
+    kube: KubeApiServer,
+    kubeconfig: Path,
+    work: Path,
+    metrics: Metrics | None = None,
+    settings: WatchSettings = FAST,
 ) -> Iterator[KubeWatchClient]:
     opts = Options(
         zone=ZONE,
@@ -46,7 +50,11 @@ def watching(
         KubeClient(cfg, 5), timeout_seconds=2, backoff_min=0.1, backoff_max=0.5
     )
     watcher = Watcher(
-        opts, FAST, GitPublisher(opts.zones_dir, push=True, branch="main"), metrics, client=client
+        opts,
+        settings,
+        GitPublisher(opts.zones_dir, push=True, branch="main"),
+        metrics,
+        client=client,
     )
     thread = threading.Thread(target=watcher.run, name="watch", daemon=True)
     thread.start()
@@ -127,6 +135,36 @@ def test_api_server_down_then_back_health_and_recovery(kubeconfig, repo, kube):
         wait_for(lambda: "x.c1:" in zone_text(repo), timeout=15, what="recovery")
         wait_for(lambda: _status(url + "/healthz") == 200, timeout=10, what="/healthz 200")
     server.stop()
+
+
+def test_resync_and_metrics_follow_the_cluster(kubeconfig, repo, kube):
+    """The shared loop's resync restores a hand-edited file without an event, and /metrics
+    tells the API server's state and the cluster's records."""
+    settings = WatchSettings(quiet_period=QUIET, resync_interval=1, max_wait=1, backoff_min=0.1)
+    metrics = Metrics(server="the Kubernetes API server")
+    server = MetricsServer(metrics, "127.0.0.1:0").start()
+    try:
+        with watching(kube, kubeconfig, repo, metrics, settings):
+            wait_for(lambda: count(repo) == 2, what="the first commit")
+            path = zone_path(repo / "zones", ZONE)
+            path.write_text(path.read_text().replace("198.51.100.7", "192.0.2.66"))
+            wait_for(lambda: "198.51.100.7" in path.read_text(), timeout=5, what="the resync")
+            assert git(repo, "status", "--porcelain", "--", "zones") == ""
+            assert count(repo) == 2  # the file is as committed again: nothing to commit
+            sample = metrics.registry.get_sample_value
+            wait_for(
+                lambda: sample(
+                    "octodns_rancher_cycle_duration_seconds_count", {"trigger": "resync"}
+                ),
+                what="a resync in the cycle histogram",
+            )
+            with urllib.request.urlopen(server.url + "/metrics", timeout=2) as resp:
+                text = resp.read().decode()
+            assert "octodns_rancher_metadata_up 1.0" in text
+            assert 'octodns_rancher_records{type="CNAME"} 1.0' in text
+            assert 'octodns_rancher_records{type="A"} 2.0' in text
+    finally:
+        server.stop()
 
 
 def _status(url: str) -> int:
