@@ -178,3 +178,18 @@ def test_redirect_errors_carry_no_credentials_and_no_raw_outside_text(
 def test_limits_are_checked(limits: dict) -> None:
     with pytest.raises(ValueError):
         Limits(**limits)
+
+
+# -- headers with digits of other scripts ("²".isdigit() is True, int("²") fails) -------------
+
+
+def test_a_content_length_of_other_digits_is_no_length(srv: MisbehavingServer) -> None:
+    srv.on("/x", status(200, b'{"a": 1}', {"Content-Length": "\u00b2", "Connection": "close"}))
+    answer = client().request("GET", f"{srv.url}/x")
+    assert answer.status == 200 and answer.text == '{"a": 1}'
+
+
+def test_a_retry_after_of_other_digits_is_ignored(srv: MisbehavingServer) -> None:
+    srv.on("/x", retry_after("\u00b2"))
+    answer = client(retries=1).request("GET", f"{srv.url}/x")
+    assert answer.status == 503 and len(srv.requests) == 2

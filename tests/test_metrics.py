@@ -115,3 +115,8 @@ def test_health_names_the_sources_server():
     metrics = Metrics(server="the Kubernetes API server")
     assert metrics.health.status() == (False, "starting: the Kubernetes API server not asked yet")
     assert Metrics().health.status() == (False, "starting: rancher-metadata not asked yet")
+
+
+def test_a_port_of_other_digits_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="invalid listen address"):
+        parse_listen("127.0.0.1:\u00b2")

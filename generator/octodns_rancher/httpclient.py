@@ -264,7 +264,7 @@ class Client:
     ) -> bytes:
         """The body, in pieces, within the request's deadline and the size limit."""
         length = resp.headers.get("Content-Length", "")
-        if ok and length.isdigit() and int(length) > limit:
+        if ok and is_number(length) and int(length) > limit:
             raise HttpError(self._too_large(shown, f"announces {int(length):,} bytes"))
         pieces, size = [], 0
         for piece in resp.iter_content(CHUNK):
@@ -317,13 +317,23 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if is_number(value):
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def is_number(text: str) -> bool:
+    """Whether ``text`` is a whole number in ASCII digits, as HTTP headers write them.
+
+    ``str.isdigit`` alone also takes superscripts, which ``int`` refuses (``"²"``: a header
+    holding one would crash the run instead of being ignored), and other scripts' digits, which
+    no HTTP header may hold.
+    """
+    return text.isascii() and text.isdigit()
 
 
 def causes(e: BaseException) -> Iterator[BaseException]:

@@ -94,7 +94,7 @@ def holder(path: Path) -> str:
         pid = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError):
         return "unknown"
-    return pid if pid.isdigit() else "unknown"
+    return pid if pid.isascii() and pid.isdigit() else "unknown"
 
 
 def _acquire(fd: int, path: Path, wait: float) -> None:

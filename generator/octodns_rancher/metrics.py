@@ -191,7 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
 def parse_listen(address: str) -> tuple[str, int]:
     """``HOST:PORT``, ``:PORT`` (all addresses) or ``[IPv6]:PORT`` → (host, port)."""
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
+    if not sep or not (port.isascii() and port.isdigit()) or int(port) > 65535:
         raise ConfigError(f"invalid listen address {address!r}: expected HOST:PORT, e.g. :7979")
     host = host.strip("[]") or "0.0.0.0"
     return host, int(port)

@@ -110,7 +110,7 @@ def target_problem(name: str) -> str:
     all digits (``fqdn``'s rules); a name of digits and dots (``127.1``, ``1.2.3.999``) is a
     mistyped address, never a host name anyone can resolve.
     """
-    if name and all(label.isdigit() for label in name.split(".")):
+    if name.isascii() and all(label.isdigit() for label in name.split(".")):
         return "is neither an IP address nor a host name"
     return _domain_problem(name, "a fully qualified host name")
 

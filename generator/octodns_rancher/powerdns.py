@@ -96,7 +96,8 @@ class PowerDnsProvider(_UpstreamPowerDnsProvider):
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         **kwargs: Any,
     ) -> None:
-        if isinstance(max_request_bytes, str) and max_request_bytes.strip().isdigit():
+        text = max_request_bytes.strip() if isinstance(max_request_bytes, str) else ""
+        if text.isascii() and text.isdigit():
             max_request_bytes = int(max_request_bytes)  # from octoDNS's env/NAME
         if (
             not isinstance(max_request_bytes, int)

@@ -430,3 +430,17 @@ def test_a_watch_event_longer_than_the_limit_is_refused_in_linear_time(srv, tmp_
     ):
         list(c.watch("services", "1", timeout_seconds=30))
     assert time.process_time() - started < 2.5
+
+
+def test_headers_with_digits_of_other_scripts(srv, tmp_path):
+    """ "²".isdigit() is True, int("²") fails: such a Content-Length is no length, such a
+    Retry-After no delay; neither may crash the run."""
+    body = json.dumps({"kind": "ServiceList", "metadata": {"resourceVersion": "1"}, "items": []})
+    srv.on(
+        SERVICES, status(200, body.encode(), {"Content-Length": "\u00b2", "Connection": "close"})
+    )
+    assert kube_client(srv, tmp_path).list("services").items == []
+    srv.on(SERVICES, retry_after("\u00b2"))
+    with pytest.raises(ClusterError, match=r"HTTP 503"):
+        kube_client(srv, tmp_path, retries=Retry(total=1, backoff_factor=0.01)).list("services")
+    assert srv.paths().count(SERVICES) == 3

@@ -408,9 +408,11 @@ class KubeClient:
     def _body(self, resp: Any, url: str, read: int) -> bytes:
         """A list answer's body, read in pieces within the size limit (``read``: bytes of the
         same list read before)."""
+        from ..httpclient import is_number
+
         limit = self.max_bytes
         length = resp.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > limit:
+        if is_number(length) and int(length) > limit:
             raise ClusterError(
                 f"{url}: the answer announces {int(length):,} bytes, more than the limit of "
                 f"{limit:,} bytes (--max-answer-size); refusing it"
