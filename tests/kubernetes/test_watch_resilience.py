@@ -44,6 +44,9 @@ class Faults:
     short_watches: dict[str, int] = field(default_factory=dict)  # answer, end at once
     gone_watches: dict[str, int] = field(default_factory=dict)  # ERROR 410 at once
     truncated_lists: dict[str, int] = field(default_factory=dict)  # body cut short
+    bookmark_watches: dict[str, int] = field(default_factory=dict)  # a BOOKMARK, end at once
+    bookmark_gone_watches: dict[str, int] = field(default_factory=dict)  # BOOKMARK, ERROR 410
+    endless_watches: dict[str, int] = field(default_factory=dict)  # blank lines, never ends
     log: list[tuple[float, str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -79,10 +82,18 @@ def add_faults(kube: KubeApiServer) -> Faults:
             watch = parse_qs(url.query).get("watch") in (["1"], ["true"])
             with faults.lock:
                 faults.log.append((time.monotonic(), what, "watch" if watch else "list"))
+            bookmark = {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "1"}}}
+            gone = {"type": "ERROR", "object": status(410, "Expired", "too old resource version")}
             if watch and faults.take(faults.short_watches, what):
                 self._stream([])
             elif watch and faults.take(faults.gone_watches, what):
-                self._stream([status(410, "Expired", "too old resource version")])
+                self._stream([gone])
+            elif watch and faults.take(faults.bookmark_watches, what):
+                self._stream([bookmark])
+            elif watch and faults.take(faults.bookmark_gone_watches, what):
+                self._stream([bookmark, gone])
+            elif watch and faults.take(faults.endless_watches, what):
+                self._stream([], endless=True)
             elif not watch and faults.take(faults.truncated_lists, what):
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -94,15 +105,23 @@ def add_faults(kube: KubeApiServer) -> Faults:
             else:
                 super().do_GET()
 
-        def _stream(self, errors: list[dict[str, Any]]) -> None:
-            """A chunked watch answer with these ERROR events (maybe none), ended at once."""
+        def _stream(self, events: list[dict[str, Any]], endless: bool = False) -> None:
+            """A chunked watch answer with these events (maybe none), ended at once; or,
+            ``endless``, a blank line every 0.1 s for as long as the client reads."""
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            for obj in errors:
-                line = orjson.dumps({"type": "ERROR", "object": obj}) + b"\n"
+            for event in events:
+                line = orjson.dumps(event) + b"\n"
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+            try:
+                while endless:
+                    self.wfile.write(b"1\r\n\n\r\n")
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                return  # the client hung up
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
 
@@ -117,12 +136,18 @@ def following(
     timeout_seconds: int = 300,
     backoff_min: float = 0.1,
     backoff_max: float = 0.4,
+    stream_grace: float | None = None,
+    **limits: Any,
 ) -> Iterator[KubeWatchClient]:
-    """A watch client with its streams started and both first lists done."""
+    """A watch client with its streams started and both first lists done (``limits``: the
+    KubeClient's ``max_bytes``, ``deadline``)."""
     cfg = configuration(str(kubeconfig))
     cfg.retries = None  # as watcher_client configures it: the threads back off themselves
+    kube_client = KubeClient(cfg, 5, **limits)
+    if stream_grace is not None:
+        kube_client.stream_grace = stream_grace
     client = KubeWatchClient(
-        KubeClient(cfg, 5),
+        kube_client,
         timeout_seconds=timeout_seconds,
         backoff_min=backoff_min,
         backoff_max=backoff_max,
@@ -241,7 +266,9 @@ class FakeClient:
             raise self.list_raises[what]
         return FakeListing(list(self.items[what]), "7")
 
-    def watch(self, what: str, resource_version: str, timeout_seconds: int = 300) -> Iterator[Any]:
+    def watch(
+        self, what: str, resource_version: str, timeout_seconds: int = 300, trim: bool = False
+    ) -> Iterator[Any]:
         with self.lock:
             self.calls.append(("watch", what))
         # A bookmark, then the failure or a quiet stream until the test ends it.
@@ -424,3 +451,81 @@ def test_the_loop_reports_a_broken_relist_and_recovers(kube, kubeconfig, repo):
             wait_for(lambda: _status(server.url + "/healthz") == 200, timeout=10, what="200")
     finally:
         server.stop()
+
+
+# -- 4. what a server cannot make the streams do, whatever it sends -----------------------------
+
+
+def test_streams_that_deliver_one_event_and_close_are_paced(kube, kubeconfig):
+    """One BOOKMARK, then the stream ends, again and again: not a failure (an event came), but
+    at most one watch a second per list instead of thousands."""
+    faults = add_faults(kube)
+    with following(kubeconfig, timeout_seconds=1) as client:
+        faults.bookmark_watches.update(services=FOREVER, ingresses=FOREVER)
+        time.sleep(1.2)  # the streams open before end (timeoutSeconds=1)
+        start = time.monotonic()
+        time.sleep(3.0)
+        elapsed = time.monotonic() - start
+        for what in ("services", "ingresses"):
+            watches = [t for t in faults.requests(what, "watch") if t >= start]
+            assert 2 <= len(watches) <= elapsed + 2, (what, len(watches))
+        assert fetch_error(client) is None
+        assert alive(client)
+        faults.bookmark_watches.clear()
+        kube.add_service("shop", "new", ips=("203.0.113.7",))
+        wait_for(lambda: "new" in names(client), timeout=5, what="a watch event")
+
+
+def test_a_bookmark_then_gone_at_once_backs_off(kube, kubeconfig):
+    """A BOOKMARK, then 410 Gone, right after every list: the bookmark does not make the
+    stream healthy, so each relist waits its backoff (0.1, 0.2, 0.4 s ...)."""
+    faults = add_faults(kube)
+    with following(kubeconfig, timeout_seconds=1, backoff_min=0.1, backoff_max=0.4) as client:
+        faults.bookmark_gone_watches["services"] = FOREVER
+        start = time.monotonic()
+        caught(client, "410")
+        time.sleep(max(0.0, 2.0 - (time.monotonic() - start)))
+        lists = [t for t in faults.requests("services", "list") if t >= start]
+        assert 2 <= len(lists) <= 9, len(lists)
+        assert alive(client)
+        faults.bookmark_gone_watches.clear()
+        wait_for(lambda: fetch_error(client) is None, timeout=5, what="recovery")
+
+
+def test_a_stream_kept_open_past_its_timeout_is_ended(kube, kubeconfig):
+    """A stream kept alive with blank lines beyond the timeoutSeconds it asked for (changes
+    made meanwhile would never be seen): it is ended as a failure and the list read again."""
+    faults = add_faults(kube)
+    with following(kubeconfig, timeout_seconds=1, stream_grace=0.5) as client:
+        faults.endless_watches["services"] = 1
+        kube.add_service("shop", "meanwhile", ips=("203.0.113.8",))
+        error = caught(client, "still open", timeout=6)
+        assert "0.5 s after the timeoutSeconds it asked for" in error, error
+        wait_for(
+            lambda: fetch_error(client) is None and "meanwhile" in names(client),
+            timeout=5,
+            what="the relist",
+        )
+        assert alive(client)
+
+
+def test_objects_from_events_count_against_the_size_limit(kube, kubeconfig):
+    """A server streaming ever more (or larger) objects: past --max-answer-size since the
+    last list, the stream fails and the list is read again, within the limit; the objects
+    are kept trimmed (no managedFields)."""
+    with following(kubeconfig, max_bytes=20_000) as client:
+        kube.add_service("shop", "small", ips=("203.0.113.9",))
+        wait_for(lambda: "small" in names(client), timeout=5, what="an event")
+        stored = next(o for o in client.fetch().services if o["metadata"]["name"] == "small")
+        assert "managedFields" not in stored["metadata"] and "ports" not in stored["spec"]
+        for i in range(5):
+            kube.add_service(
+                "shop", f"big{i}", ips=("203.0.113.10",), annotations={"x": "y" * 6000}
+            )
+        error = caught(client, "--max-answer-size")
+        assert "watch events brought since the last list" in error, error
+        for i in range(5):
+            kube.delete("services", "shop", f"big{i}")
+        wait_for(lambda: fetch_error(client) is None, timeout=8, what="a relist within the limit")
+        assert "big0" not in names(client) and "small" in names(client)
+        assert alive(client)

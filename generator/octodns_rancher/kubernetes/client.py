@@ -84,6 +84,8 @@ PATHS = {
 }
 CHUNK = 500
 MAX_LINE = 64 * 1024 * 1024  # one watch event; a real object is at most ~1.5 MiB
+# How long a watch stream may outlive the timeoutSeconds it asked for.
+STREAM_GRACE = 30.0
 PIECE = 1024 * 1024  # a list answer is read this much at a time
 # Answers worth another try: throttled (API Priority and Fairness answers 429 with a
 # Retry-After) or a server error.
@@ -170,6 +172,7 @@ class KubeClient:
         self.host = cfg.host
         self.timeout, self.deadline, self.max_bytes = timeout, deadline, max_bytes
         self.retries, self.backoff = _retry_settings(cfg.retries)
+        self.stream_grace = STREAM_GRACE
         self.requests = 0  # every GET so far, for the run's metrics
         self._count = threading.Lock()  # the two lists are read at once (snapshot.fetch)
         self._run_ends: float | None = None
@@ -243,11 +246,16 @@ class KubeClient:
                 )
             seen.add(token)
 
-    def watch(self, what: str, resource_version: str, timeout_seconds: int = 300) -> Iterator[Any]:
-        """The events of ``what`` after ``resource_version``, as decoded JSON objects.
+    def watch(
+        self, what: str, resource_version: str, timeout_seconds: int = 300, trim: bool = False
+    ) -> Iterator[Any]:
+        """The events of ``what`` after ``resource_version``, as decoded JSON objects (``trim``:
+        each changed object holds only what the model reads, as a trimmed list's items).
 
-        Ends when the server closes the stream (after ``timeout_seconds``). An ERROR event with
-        code 410 raises Gone; any other ERROR event raises ClusterError.
+        Ends when the server closes the stream (after ``timeout_seconds``); a stream still open
+        ``stream_grace`` seconds later, however the server keeps it alive, raises ClusterError
+        (client-go bounds its watch requests the same way). An ERROR event with code 410 raises
+        Gone; any other ERROR event raises ClusterError.
         """
         path = PATHS[what]
         params = [
@@ -257,11 +265,14 @@ class KubeClient:
             ("timeoutSeconds", timeout_seconds),
         ]
         url = f"{self.host}{path}"
-        resp = self._request(path, params, self._ends(), stream=True, wait=timeout_seconds + 30.0)
+        resp = self._request(
+            path, params, self._ends(), stream=True, wait=timeout_seconds + self.stream_grace
+        )
+        ends = time.monotonic() + timeout_seconds + self.stream_grace
         ended = False
         try:
-            for line in _lines(resp, url):
-                event = _json(url, line)
+            for line in _lines(resp, url, ends, self.stream_grace):
+                event = _event(url, line, trim)
                 if not isinstance(event, dict) or not isinstance(event.get("object"), dict):
                     raise ClusterError(f"{url}: a watch event is not an object with an object")
                 if event.get("type") == "ERROR":
@@ -508,8 +519,11 @@ def _reason(e: BaseException) -> str:
     return f"{type(e).__name__}: {clip(text)}" if text else type(e).__name__
 
 
-def _lines(resp: Any, url: str) -> Iterator[bytes]:
-    """Newline-delimited events of a streamed answer; a line over MAX_LINE fails the watch.
+def _lines(
+    resp: Any, url: str, ends: float | None = None, grace: float = STREAM_GRACE
+) -> Iterator[bytes]:
+    """Newline-delimited events of a streamed answer; a line over MAX_LINE fails the watch,
+    and so does a stream still open at ``ends`` (``time.monotonic``), blank lines or not.
 
     The pieces of a line are appended to one ``bytearray`` (amortised constant time each) and
     split only when a newline comes: a line of 100 MB costs its length, not its length times
@@ -521,6 +535,11 @@ def _lines(resp: Any, url: str) -> Iterator[bytes]:
     pending = bytearray()
     try:
         for chunk in resp.stream(64 * 1024, decode_content=False):
+            if ends is not None and time.monotonic() > ends:
+                raise ClusterError(
+                    f"{url}: the watch stream is still open {grace:g} s after the "
+                    "timeoutSeconds it asked for; listing again"
+                )
             pending += chunk
             if b"\n" in chunk:
                 *lines, pending = pending.split(b"\n")
@@ -535,6 +554,16 @@ def _lines(resp: Any, url: str) -> Iterator[bytes]:
         raise ClusterError(f"{url}: watch stream broken: {_reason(e)}") from None
     if pending.strip():
         yield bytes(pending)
+
+
+def _event(url: str, line: bytes, trim: bool) -> Any:
+    """One watch event, its object trimmed when ``trim`` and it can be."""
+    if trim:
+        try:
+            return trimmed.event(line)
+        except (msgspec.DecodeError, ValueError, RecursionError):
+            pass  # not the usual shape: the generic decode names what is wrong
+    return _json(url, line)
 
 
 def _page(url: str, data: bytes, trim: bool) -> tuple[list[Any], dict[str, Any]]:

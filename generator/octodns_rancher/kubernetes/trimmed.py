@@ -72,6 +72,14 @@ class SnapshotFile(msgspec.Struct, gc=False):
     ingresses: List | None = None
 
 
+class _Event(msgspec.Struct, gc=False):
+    """A watch event with its object still raw (``event`` decodes it)."""
+
+    type: Any = None
+    object: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_EVENT = msgspec.json.Decoder(_Event)
 _ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
 _ITEM = msgspec.json.Decoder(_Object)
 _LIST = msgspec.json.Decoder(list[_Object])
@@ -88,6 +96,20 @@ def page(data: bytes) -> List:
 def snapshot_file(data: bytes) -> SnapshotFile:
     """A snapshot file; raises ``msgspec.DecodeError`` as ``page`` does."""
     return _FILE.decode(data)
+
+
+def event(line: bytes) -> dict[str, Any]:
+    """One watch event as ``{"type": ..., "object": ...}``, an object of a change trimmed as
+    list items are (``items``); an ERROR event's Status and anything unexpected whole. Raises
+    ``msgspec.DecodeError`` when the line is not a JSON object (the caller names it)."""
+    decoded = _EVENT.decode(line)
+    raw = decoded.object
+    if decoded.type in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK"):
+        try:
+            return {"type": decoded.type, "object": msgspec.to_builtins(_ITEM.decode(raw))}
+        except (msgspec.ValidationError, RecursionError):
+            pass
+    return {"type": decoded.type, "object": orjson.loads(bytes(raw))}
 
 
 def items(data: bytes | msgspec.Raw) -> list[Any]:

@@ -12,7 +12,12 @@ here they are answered from memory, kept current by one thread per list:
    (the version was compacted away) list again; on any other failure, whatever the exception,
    reconnect after a capped exponential backoff, listing again first. As in client-go's
    reflector, a stream that ends within a second with no events is such a failure, and so is
-   a 410 Gone with no healthy stream since the last list: neither may loop without a pause.
+   a 410 Gone with no healthy stream since the last list: neither may loop without a pause. A
+   stream that delivered events and ended within a second is not a failure, but the next
+   watch waits until that second is over: at most one watch a second, whatever the server.
+   The objects are kept trimmed to what the model reads, and the objects that events brought
+   since the last list count against ``--max-answer-size`` as a list does (past it, list
+   again).
 
 The loop's quiet period, resync, ``/healthz`` and ``/metrics`` are the shared loop's. While a
 stream is down, ``version()`` and ``wait_for_change()`` raise its error, so the loop reports the
@@ -25,6 +30,8 @@ import logging
 import threading
 import time
 from typing import Any
+
+import orjson
 
 from .client import Gone, KubeClient
 from .model import ClusterError
@@ -61,6 +68,8 @@ class KubeWatchClient:
         self.errors: dict[str, ClusterError] = {}
         self.generation = 0
         self.relists = 0
+        # Bytes of the objects events brought since each list's last list (``_watch``).
+        self.event_bytes: dict[str, int] = {k: 0 for k in KINDS}
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         # (step, exception type) of the unexpected errors whose traceback was logged
@@ -142,14 +151,17 @@ class KubeWatchClient:
         error of this stream (``_failed``): recorded, so ``fetch`` raises it and health turns
         unhealthy, then backed off and listed again.
 
-        As client-go's reflector, a watch is *healthy* when it lasted ``min_watch`` seconds or
-        delivered an event (bookmarks count); one that ended sooner with none is an error
-        ("very short watch"), else a server or proxy that closes every stream at once would
-        have it reconnect thousands of times a second. The backoff doubles from
+        A watch is *healthy* when it lasted ``min_watch`` seconds (or half the
+        ``timeout_seconds`` it asked for, when that is shorter). One that ended sooner with no
+        events is an error ("very short watch", as client-go's reflector has it), else a server
+        or proxy that closes every stream at once would have it reconnect thousands of times a
+        second; one that ended sooner with events (a bookmark, say) is not, but the next watch
+        waits until ``min_watch`` has passed since it began. The backoff doubles from
         ``backoff_min`` to ``backoff_max`` and goes back to ``backoff_min`` only after a
         healthy watch. A 410 Gone from a watch relists at once when a healthy watch came
         after the last list (the history was compacted meanwhile: the usual case); one right
-        after a list (Gone again and again) is backed off as an error.
+        after a list (Gone again and again, with or without a bookmark first) is backed off as
+        an error.
         """
         delay = self.backoff_min
         version = ""
@@ -167,12 +179,18 @@ class KubeWatchClient:
                 error = e
             if self._stop.is_set():
                 return
-            healthy = attempt is not None and attempt.healthy(self.min_watch)
+            shortest = min(self.min_watch, self.timeout_seconds / 2)
+            healthy = attempt is not None and attempt.elapsed() >= shortest
             if healthy:
                 delay = self.backoff_min
                 followed = True
             if error is None and healthy:
                 continue  # the stream timed out as asked: watch on from its version
+            if error is None and attempt is not None and attempt.events:
+                # Events, then closed at once: no failure, but no second watch this second.
+                if self._stop.wait(self.min_watch - attempt.elapsed()):
+                    return
+                continue
             if error is None:
                 error = ClusterError(
                     f"{self.base}: very short watch of {what}: the stream ended after "
@@ -230,6 +248,7 @@ class KubeWatchClient:
         objects = {_key(o): o for o in listing.items if _key(o) is not None}
         with self.cond:
             self.objects[what] = objects
+            self.event_bytes[what] = 0
             self.versions[what] = listing.resource_version
             self.synced.add(what)
             self.errors.pop(what, None)
@@ -243,15 +262,30 @@ class KubeWatchClient:
 
     def _watch(self, what: str, version: str, attempt: _Attempt) -> str:
         """Apply one stream's events, counted in ``attempt``; the version to continue from
-        when it ends."""
-        for event in self.client.watch(what, version, self.timeout_seconds):
+        when it ends.
+
+        The objects events bring count against the client's ``max_bytes`` (as a list's pages
+        do): a server that streams ever more or ever larger objects makes the stream fail and
+        the list be read again, within that limit, instead of growing the memory without end.
+        """
+        limit = getattr(self.client, "max_bytes", None)
+        for event in self.client.watch(what, version, self.timeout_seconds, trim=True):
             if self._stop.is_set():
                 break
             attempt.events += 1
             obj = event["object"]
             meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-            new = str(meta.get("resourceVersion") or version)
+            rv = meta.get("resourceVersion")
+            new = rv if isinstance(rv, str) and rv else version
             etype = event.get("type")
+            if etype in ("ADDED", "MODIFIED") and limit:
+                self.event_bytes[what] += len(orjson.dumps(obj))
+                if self.event_bytes[what] > limit:
+                    raise ClusterError(
+                        f"{self.base}: the {what} that watch events brought since the last "
+                        f"list hold more than {limit:,} bytes (--max-answer-size); "
+                        "listing again"
+                    )
             with self.cond:
                 self.errors.pop(what, None)
                 if etype in ("ADDED", "MODIFIED", "DELETED"):
@@ -283,9 +317,6 @@ class _Attempt:
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
-
-    def healthy(self, min_watch: float) -> bool:
-        return self.events > 0 or self.elapsed() >= min_watch
 
 
 def _key(obj: Any) -> str | None:
