@@ -21,6 +21,7 @@ from tests.support.misbehaving_server import (
     retry_after,
     status,
     trickle,
+    trickling_connect_proxy,
 )
 
 MiB = 1024 * 1024
@@ -193,3 +194,14 @@ def test_a_retry_after_of_other_digits_is_ignored(srv: MisbehavingServer) -> Non
     srv.on("/x", retry_after("\u00b2"))
     answer = client(retries=1).request("GET", f"{srv.url}/x")
     assert answer.status == 503 and len(srv.requests) == 2
+
+
+def test_a_trickling_proxy_is_cut_at_the_request_deadline(monkeypatch) -> None:
+    """HTTPS_PROXY (requests reads it) at a proxy that trickles its answer to CONNECT: the
+    per-request deadline covers the tunnel and the TLS handshake, not only the request."""
+    with trickling_connect_proxy() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy)
+        started = time.monotonic()
+        with pytest.raises(HttpError, match="within 1 s"):
+            client(timeout=1).request("GET", "https://rancher.invalid/v2-beta")
+        assert time.monotonic() - started < 2.5

@@ -17,6 +17,7 @@ from typing import Any
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.poolmanager import ProxyManager
 
 _current = threading.local()
 
@@ -69,7 +70,16 @@ class Watchdog:
 
 class _Watched:
     """Hands the socket a request goes out on to the current request's watchdog: a pooled
-    connection's when the request is sent, a new connection's as soon as it is made."""
+    connection's when the request is sent, a new connection's as soon as its TCP connection is
+    made, before a proxy's tunnel (``CONNECT``, whose answer http.client reads line by line
+    with no end) and the TLS handshake, and again once they are done (the TLS socket)."""
+
+    def _new_conn(self) -> Any:
+        sock = super()._new_conn()  # type: ignore[misc]
+        watchdog = getattr(_current, "watchdog", None)
+        if watchdog is not None:
+            watchdog.attach(sock)
+        return sock
 
     def connect(self) -> None:
         super().connect()  # type: ignore[misc]
@@ -102,6 +112,15 @@ class _PoolS(HTTPSConnectionPool):
 
 
 class Adapter(HTTPAdapter):
+    """requests' adapter with the watched connections, direct and through a proxy
+    (``HTTPS_PROXY``, which requests reads from the environment)."""
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _PoolS}
+
+    def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(*args, **kwargs)
+        if isinstance(manager, ProxyManager):  # a SOCKS proxy's manager has pools of its own
+            manager.pool_classes_by_scheme = {"http": _Pool, "https": _PoolS}
+        return manager

@@ -47,6 +47,7 @@ from tests.support.misbehaving_server import (
     retry_after,
     status,
     trickle,
+    trickling_connect_proxy,
 )
 
 H = "external-dns.alpha.kubernetes.io/hostname"
@@ -444,3 +445,24 @@ def test_headers_with_digits_of_other_scripts(srv, tmp_path):
     with pytest.raises(ClusterError, match=r"HTTP 503"):
         kube_client(srv, tmp_path, retries=Retry(total=1, backoff_factor=0.01)).list("services")
     assert srv.paths().count(SERVICES) == 3
+
+
+@pytest.fixture
+def trickling_proxy() -> Iterator[str]:
+    with trickling_connect_proxy() as url:
+        yield url
+
+
+def test_a_trickling_proxy_is_cut_at_the_request_deadline(
+    srv, tmp_path, trickling_proxy, monkeypatch
+):
+    """HTTPS_PROXY (the official client's configuration reads it) at a proxy that trickles its
+    answer to CONNECT: the per-request deadline covers the tunnel and the TLS handshake too."""
+    monkeypatch.setenv("HTTPS_PROXY", trickling_proxy)
+    path = kubeconfig(srv, tmp_path, server="https://kube.invalid:6443")
+    cfg = configuration(str(path))
+    cfg.retries = None
+    started = time.monotonic()
+    with pytest.raises(ClusterError, match=r"within 1 s|did not answer"):
+        KubeClient(cfg, 1.0, deadline=3.0).list("services")
+    assert time.monotonic() - started < 3.0

@@ -18,6 +18,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -210,3 +211,41 @@ def hang() -> Behaviour:
         h.srv.stopping.wait()
 
     return answer
+
+
+@contextlib.contextmanager
+def trickling_connect_proxy() -> Iterator[str]:
+    """An HTTPS proxy (its URL) that answers CONNECT one byte every 0.2 s, header line after
+    header line: the tunnel is set up before TLS, inside the connection's ``connect``, and
+    http.client reads its answer with no limit on the lines."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(4096)
+                for byte in b"HTTP/1.1 200 Connection established\r\n" + b"X: y\r\n" * 500:
+                    if stop.is_set():
+                        return
+                    conn.sendall(bytes([byte]))
+                    time.sleep(0.2)
+            except OSError:
+                return
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        listener.close()
