@@ -161,9 +161,9 @@ class KubeClient:
         deadline: float = DEFAULT_DEADLINE,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        from kubernetes import client
-
         from urllib3.poolmanager import PoolManager, ProxyManager
+
+        from kubernetes import client
 
         from ..watchdog import _Pool, _PoolS
 
