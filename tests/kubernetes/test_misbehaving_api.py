@@ -466,3 +466,14 @@ def test_a_trickling_proxy_is_cut_at_the_request_deadline(
     with pytest.raises(ClusterError, match=r"within 1 s|did not answer"):
         KubeClient(cfg, 1.0, deadline=3.0).list("services")
     assert time.monotonic() - started < 3.0
+
+
+def test_a_list_that_never_ends_is_refused_after_its_pages(srv, tmp_path):
+    """Ever new continue tokens: the list ends at ``max_pages`` (10,000, 5 million objects),
+    not at the run's deadline after a hundred thousand requests."""
+    srv.on(SERVICES, paged(pages=10**6))
+    c = kube_client(srv, tmp_path)
+    c.max_pages = 30
+    with pytest.raises(ClusterError, match="the list did not end after 30 pages of up to 500"):
+        c.list("services")
+    assert srv.paths().count(SERVICES) == 30

@@ -83,6 +83,10 @@ PATHS = {
     "ingresses": "/apis/networking.k8s.io/v1/ingresses",
 }
 CHUNK = 500
+# Pages of one list at the most: 5 million objects at CHUNK a page, far beyond any cluster; a
+# server that sends ever new continue tokens (with few items or none) ends here, not at the
+# run's deadline after a hundred thousand requests.
+MAX_PAGES = 10_000
 MAX_LINE = 64 * 1024 * 1024  # one watch event; a real object is at most ~1.5 MiB
 # How long a watch stream may outlive the timeoutSeconds it asked for.
 STREAM_GRACE = 30.0
@@ -177,6 +181,7 @@ class KubeClient:
         self.timeout, self.deadline, self.max_bytes = timeout, deadline, max_bytes
         self.retries, self.backoff = _retry_settings(cfg.retries)
         self.stream_grace = STREAM_GRACE
+        self.max_pages = MAX_PAGES
         self.requests = 0  # every GET so far, for the run's metrics
         self._count = threading.Lock()  # the two lists are read at once (snapshot.fetch)
         self._run_ends: float | None = None
@@ -249,6 +254,11 @@ class KubeClient:
                     "the list would never end, refusing it"
                 )
             seen.add(token)
+            if len(seen) >= self.max_pages:
+                raise ClusterError(
+                    f"{url}: the list did not end after {self.max_pages:,} pages of up to {CHUNK} "
+                    "objects; refusing it"
+                )
 
     def watch(
         self, what: str, resource_version: str, timeout_seconds: int = 300, trim: bool = False
