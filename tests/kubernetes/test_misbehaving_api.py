@@ -477,3 +477,34 @@ def test_a_list_that_never_ends_is_refused_after_its_pages(srv, tmp_path):
     with pytest.raises(ClusterError, match="the list did not end after 30 pages of up to 500"):
         c.list("services")
     assert srv.paths().count(SERVICES) == 30
+
+
+def test_a_token_file_ending_in_a_newline_works_and_a_broken_token_never_shows(
+    srv, zones, tmp_path, caplog
+):
+    """A token file written with ``echo`` ends in a newline: client-go trims it (kubectl
+    works), and so does this client. A token with a line break inside cannot be sent: one
+    line says so, and the token itself never appears in a log line (nor on /healthz)."""
+    token_file = tmp_path / "token"
+    kc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "t", "cluster": {"server": srv.url}}],
+        "users": [{"name": "t", "user": {"tokenFile": str(token_file)}}],
+        "contexts": [{"name": "t", "context": {"cluster": "t", "user": "t"}}],
+        "current-context": "t",
+    }
+    path = tmp_path / "kc.json"
+    path.write_text(json.dumps(kc))
+    token_file.write_text("s3cr3t-token\n")
+    cfg = configuration(str(path))
+    assert KubeClient(cfg, 2.0).list("services").items == []
+    sent = {k.lower(): v for k, v in srv.requests[-1][2].items()}
+    assert sent["authorization"] == "Bearer s3cr3t-token"
+    token_file.write_text("s3cr3t\ninjected: yes\n")
+    args = ["generate", "--zone", "example.com", "--zones-dir", str(zones), "--source"]
+    code = main([*args, "kubernetes", "--cluster", "c1", "--kubeconfig", str(path)])
+    error = the_error(code, caplog)
+    assert "the credentials hold a line break" in error, error
+    assert "s3cr3t" not in caplog.text and "injected" not in caplog.text
+    assert unchanged(zones)

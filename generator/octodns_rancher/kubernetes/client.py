@@ -418,17 +418,34 @@ class KubeClient:
             self.api.update_params_for_auth(headers, query, ["BearerToken"])
         except (ConfigException, ApiValueError, ValueError, TypeError) as e:
             raise ClusterError(f"{url}: cannot get the credentials: {clip(str(e))}") from None
-        return self.pool.request(
-            "GET",
-            url,
-            fields=query,
-            headers=headers,
-            preload_content=False,
-            decode_content=False,
-            timeout=Timeout(connect=connect, read=read),
-            retries=False,
-            redirect=False,
-        )
+        for key, value in headers.items():
+            if not isinstance(value, str):
+                continue
+            # A token file written with echo ends in a newline: client-go trims it, and so
+            # does this. A line break inside cannot be sent, and the value (a credential) is
+            # never shown: http.client's own error would print it whole.
+            value = headers[key] = value.strip()
+            if any(c in value for c in "\r\n\0"):
+                raise ClusterError(
+                    f"{url}: the credentials hold a line break (a token file of more than one "
+                    "line?); not sent"
+                )
+        try:
+            return self.pool.request(
+                "GET",
+                url,
+                fields=query,
+                headers=headers,
+                preload_content=False,
+                decode_content=False,
+                timeout=Timeout(connect=connect, read=read),
+                retries=False,
+                redirect=False,
+            )
+        except ValueError as e:  # http.client's words would hold the header's value
+            raise ClusterError(
+                f"{url}: a request header cannot be sent ({type(e).__name__})"
+            ) from None
 
     def _body(self, resp: Any, url: str, read: int) -> bytes:
         """A list answer's body, read in pieces within the size limit (``read``: bytes of the
