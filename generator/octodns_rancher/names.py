@@ -103,16 +103,17 @@ def is_below(name: str, parent: str) -> bool:
     return name.endswith("." + parent) and len(name) > len(parent) + 1
 
 
-def target_problem(name: str) -> str:
+def target_problem(name: str, checked: bool = False) -> str:
     """'' when ``name`` (lower case A-labels, no final dot) may be a CNAME's target, else why not.
 
     octoDNS takes only fully qualified names of two labels or more whose top-level label is not
     all digits (``fqdn``'s rules); a name of digits and dots (``127.1``, ``1.2.3.999``) is a
-    mistyped address, never a host name anyone can resolve.
+    mistyped address, never a host name anyone can resolve. ``checked``: ``name_problem``
+    already passed (the labels and the length), only the shape of a domain is left to check.
     """
     if name.isascii() and all(label.isdigit() for label in name.split(".")):
         return "is neither an IP address nor a host name"
-    return _domain_problem(name, "a fully qualified host name")
+    return _domain_problem(name, "a fully qualified host name", checked)
 
 
 def zone_problem(zone: str) -> str:
@@ -120,9 +121,9 @@ def zone_problem(zone: str) -> str:
     return _domain_problem(zone, "a domain such as example.com")
 
 
-def _domain_problem(name: str, expected: str) -> str:
+def _domain_problem(name: str, expected: str, checked: bool = False) -> str:
     """'' when ``name`` is a hostname of two labels or more under a real top-level domain."""
-    problem = name_problem(name)
+    problem = "" if checked else name_problem(name)
     if problem:
         return problem
     labels = name.split(".")

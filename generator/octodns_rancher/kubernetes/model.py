@@ -13,7 +13,7 @@ import functools
 import logging
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 import msgspec
@@ -34,8 +34,11 @@ _MAX_LABEL_VALUE = 63
 _PLAIN_NAME = re.compile(rf"[a-z0-9.-]{{1,{_MAX_NAME}}}")
 # metadata.creationTimestamp: RFC 3339, as the API server writes it (2024-01-31T12:00:00Z).
 _RFC3339 = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})"
 )
+# The API server's own form: whole seconds, in UTC.
+_SERVER_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 # The creation time of an object without a valid one: after every real time, so that such an
 # object never takes a name another object holds (docs/safety.md).
 UNKNOWN_TIME = "~"
@@ -174,15 +177,37 @@ def creation_time(text: str) -> str:
     is empty or not such a time.
 
     Compared as text, ``00:00:00.5Z`` would come before ``00:00:00Z`` and ``2019`` before
-    every full time: an object with a made-up timestamp could take a name in use.
+    every full time: an object with a made-up timestamp could take a name in use. The fields
+    are read from the match (``datetime.fromisoformat`` takes ``Z`` only from Python 3.11),
+    and the API server's own form, whole seconds in UTC, needs no time zone arithmetic: it is
+    the common case, once per object, and most objects have times of their own.
     """
-    if not _RFC3339.fullmatch(text):
+    if len(text) == 20 and _SERVER_TIME.fullmatch(text):
+        try:
+            datetime.fromisoformat(text[:19])  # a real date and time (no month 13)
+        except ValueError:
+            return UNKNOWN_TIME
+        return f"{text[:19]}.000000+00:00"
+    m = _RFC3339.fullmatch(text)
+    if m is None:
         return UNKNOWN_TIME
+    year, month, day, hour, minute, second, fraction, zone = m.groups()
     try:
-        when = datetime.fromisoformat(text).astimezone(timezone.utc)
+        when = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            int((fraction or "0")[:6].ljust(6, "0")),
+        )
+        if zone != "Z":
+            sign = 1 if zone[0] == "+" else -1
+            when -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
     except (ValueError, OverflowError):
         return UNKNOWN_TIME
-    return when.isoformat(timespec="microseconds")  # the year always 4 digits
+    return when.replace(tzinfo=timezone.utc).isoformat(timespec="microseconds")
 
 
 def _labels(value: Any) -> dict[str, str]:

@@ -95,7 +95,7 @@ def target(raw: str) -> tuple[str, str]:
         name = hostname(raw)
     except Invalid as e:
         raise Invalid(f"target {display(raw)} {e}") from None
-    problem = target_problem(name)
+    problem = target_problem(name, checked=True)  # hostname() checked every label
     if problem:
         raise Invalid(f"target {display(raw)} {problem}")
     return "CNAME", name + "."
