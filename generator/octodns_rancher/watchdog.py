@@ -51,6 +51,19 @@ class Watchdog:
         _current.watchdog = self
         return self
 
+    def rearm(self, seconds: float) -> None:
+        """Go on watching the same socket, ``seconds`` from now (a stream, once its headers are
+        in: its whole life is bounded, not only each read); the current thread's later
+        requests are no longer reported to this watchdog."""
+        _current.watchdog = None
+        with self._lock:
+            self._timer.cancel()
+            if self.fired:
+                return
+            self._timer = threading.Timer(seconds, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
     def done(self) -> None:
         _current.watchdog = None
         with self._lock:

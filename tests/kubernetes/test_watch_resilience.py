@@ -47,6 +47,7 @@ class Faults:
     bookmark_watches: dict[str, int] = field(default_factory=dict)  # a BOOKMARK, end at once
     bookmark_gone_watches: dict[str, int] = field(default_factory=dict)  # BOOKMARK, ERROR 410
     endless_watches: dict[str, int] = field(default_factory=dict)  # blank lines, never ends
+    dribbled_watches: dict[str, int] = field(default_factory=dict)  # a chunk, byte by byte
     log: list[tuple[float, str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -94,6 +95,8 @@ def add_faults(kube: KubeApiServer) -> Faults:
                 self._stream([bookmark, gone])
             elif watch and faults.take(faults.endless_watches, what):
                 self._stream([], endless=True)
+            elif watch and faults.take(faults.dribbled_watches, what):
+                self._dribble()
             elif not watch and faults.take(faults.truncated_lists, what):
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -104,6 +107,22 @@ def add_faults(kube: KubeApiServer) -> Faults:
                 self.connection.shutdown(socket.SHUT_RDWR)
             else:
                 super().do_GET()
+
+        def _dribble(self) -> None:
+            """A chunk of 4 KiB announced, then sent one byte every 0.1 s: every read gets a
+            byte within its timeout, and no event is ever complete."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                self.wfile.write(b"1000\r\n")
+                for _ in range(4096):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                return  # the client hung up
 
         def _stream(self, events: list[dict[str, Any]], endless: bool = False) -> None:
             """A chunked watch answer with these events (maybe none), ended at once; or,
@@ -528,4 +547,22 @@ def test_objects_from_events_count_against_the_size_limit(kube, kubeconfig):
             kube.delete("services", "shop", f"big{i}")
         wait_for(lambda: fetch_error(client) is None, timeout=8, what="a relist within the limit")
         assert "big0" not in names(client) and "small" in names(client)
+        assert alive(client)
+
+
+def test_a_stream_dribbled_byte_by_byte_is_ended_with_its_time(kube, kubeconfig):
+    """Bytes of an event that never completes, each within the read timeout: the stream's whole
+    life is bounded (timeoutSeconds and the grace), not only each read."""
+    faults = add_faults(kube)
+    with following(kubeconfig, timeout_seconds=1, stream_grace=0.5) as client:
+        faults.dribbled_watches["services"] = 1
+        kube.add_service("shop", "meanwhile", ips=("203.0.113.8",))
+        started = time.monotonic()
+        error = caught(client, "still open", timeout=8)
+        assert time.monotonic() - started < 5, error
+        wait_for(
+            lambda: fetch_error(client) is None and "meanwhile" in names(client),
+            timeout=5,
+            what="the relist",
+        )
         assert alive(client)

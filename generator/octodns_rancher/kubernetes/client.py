@@ -279,13 +279,13 @@ class KubeClient:
             ("timeoutSeconds", timeout_seconds),
         ]
         url = f"{self.host}{path}"
-        resp = self._request(
+        resp, watchdog = self._request(
             path, params, self._ends(), stream=True, wait=timeout_seconds + self.stream_grace
         )
         ends = time.monotonic() + timeout_seconds + self.stream_grace
         ended = False
         try:
-            for line in _lines(resp, url, ends, self.stream_grace):
+            for line in _lines(resp, url, ends, self.stream_grace, watchdog):
                 event = _event(url, line, trim)
                 if not isinstance(event, dict) or not isinstance(event.get("object"), dict):
                     raise ClusterError(f"{url}: a watch event is not an object with an object")
@@ -298,6 +298,7 @@ class KubeClient:
                 yield event
             ended = True
         finally:
+            watchdog.done()
             if not ended:  # mid-stream: the connection cannot serve another request
                 resp.close()
             resp.release_conn()
@@ -371,11 +372,12 @@ class KubeClient:
             _check(resp, url)
             _refuse_encoding(resp, url)
             if stream:
-                watchdog.done()  # the stream is bound by its read timeout, not the deadline
                 if watchdog.fired:
                     raise _Again(self._too_slow(url, budget, answered=True))
+                # From here the stream's life is bounded: what it asked for and the grace.
+                watchdog.rearm(wait)
                 ok = True
-                return resp
+                return resp, watchdog
             data = self._body(resp, url, read)
             if watchdog.fired:  # a body without a length ends where the connection was cut
                 raise _Again(self._too_slow(url, budget, answered=True))
@@ -393,7 +395,8 @@ class KubeClient:
                 raise _Again(f"{url}: {_reason(e)}") from None
             raise _Again(f"{url}: the list answer broke off: {_reason(e)}") from None
         finally:
-            watchdog.done()
+            if not (stream and ok):
+                watchdog.done()
             if resp is not None and not (stream and ok):
                 if not ok:  # not read to its end: the connection is not reused
                     resp.close()
@@ -551,7 +554,11 @@ def _reason(e: BaseException) -> str:
 
 
 def _lines(
-    resp: Any, url: str, ends: float | None = None, grace: float = STREAM_GRACE
+    resp: Any,
+    url: str,
+    ends: float | None = None,
+    grace: float = STREAM_GRACE,
+    watchdog: Any = None,
 ) -> Iterator[bytes]:
     """Newline-delimited events of a streamed answer; a line over MAX_LINE fails the watch,
     and so does a stream still open at ``ends`` (``time.monotonic``), blank lines or not.
@@ -563,14 +570,15 @@ def _lines(
     from urllib3.exceptions import HTTPError
 
     too_long = f"{url}: a watch event is larger than {MAX_LINE} bytes"
+    still_open = (
+        f"{url}: the watch stream is still open {grace:g} s after the timeoutSeconds it asked "
+        "for; ended"
+    )
     pending = bytearray()
     try:
         for chunk in resp.stream(64 * 1024, decode_content=False):
             if ends is not None and time.monotonic() > ends:
-                raise ClusterError(
-                    f"{url}: the watch stream is still open {grace:g} s after the "
-                    "timeoutSeconds it asked for; listing again"
-                )
+                raise ClusterError(still_open)
             pending += chunk
             if b"\n" in chunk:
                 *lines, pending = pending.split(b"\n")
@@ -582,6 +590,8 @@ def _lines(
             if len(pending) > MAX_LINE:
                 raise ClusterError(too_long)
     except (HTTPError, OSError) as e:
+        if watchdog is not None and watchdog.fired:  # cut at ``ends`` (see ``watch``)
+            raise ClusterError(still_open) from None
         raise ClusterError(f"{url}: watch stream broken: {_reason(e)}") from None
     if pending.strip():
         yield bytes(pending)
