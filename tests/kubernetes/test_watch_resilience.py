@@ -537,6 +537,23 @@ def test_objects_from_events_count_against_the_size_limit(kube, kubeconfig):
         wait_for(lambda: "small" in names(client), timeout=5, what="an event")
         stored = next(o for o in client.fetch().services if o["metadata"]["name"] == "small")
         assert "managedFields" not in stored["metadata"] and "ports" not in stored["spec"]
+        # Changes alone never add up: what counts is what is held.
+        for i in range(100):
+            kube.update(
+                "services",
+                "shop",
+                "small",
+                lambda o, i=i: (
+                    o["metadata"].setdefault("labels", {}).update(n=str(i), pad="p" * 60)
+                ),
+            )
+
+        def label() -> str | None:
+            held = {o["metadata"]["name"]: o for o in client.fetch().services}
+            return (held["small"]["metadata"].get("labels") or {}).get("n")
+
+        wait_for(lambda: label() == "99", timeout=8, what="the 100th change")
+        assert fetch_error(client) is None
         for i in range(5):
             kube.add_service(
                 "shop", f"big{i}", ips=("203.0.113.10",), annotations={"x": "y" * 6000}

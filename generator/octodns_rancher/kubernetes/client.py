@@ -88,6 +88,8 @@ CHUNK = 500
 # run's deadline after a hundred thousand requests.
 MAX_PAGES = 10_000
 MAX_LINE = 64 * 1024 * 1024  # one watch event; a real object is at most ~1.5 MiB
+# The key of a watch event (as ``KubeClient.watch`` yields it) that holds the size of its line.
+EVENT_BYTES = "_bytes"
 # How long a watch stream may outlive the timeoutSeconds it asked for.
 STREAM_GRACE = 30.0
 PIECE = 1024 * 1024  # a list answer is read this much at a time
@@ -264,7 +266,8 @@ class KubeClient:
         self, what: str, resource_version: str, timeout_seconds: int = 300, trim: bool = False
     ) -> Iterator[Any]:
         """The events of ``what`` after ``resource_version``, as decoded JSON objects (``trim``:
-        each changed object holds only what the model reads, as a trimmed list's items).
+        each changed object holds only what the model reads, as a trimmed list's items), each
+        with the size of its line under ``EVENT_BYTES``.
 
         Ends when the server closes the stream (after ``timeout_seconds``); a stream still open
         ``stream_grace`` seconds later, however the server keeps it alive, raises ClusterError
@@ -295,6 +298,7 @@ class KubeClient:
                     if status.get("code") == 410:
                         raise Gone(f"{url}: watch: 410 Gone: {message}")
                     raise ClusterError(f"{url}: watch error {status.get('code')}: {message}")
+                event[EVENT_BYTES] = len(line)
                 yield event
             ended = True
         finally:

@@ -31,9 +31,7 @@ import threading
 import time
 from typing import Any
 
-import orjson
-
-from .client import Gone, KubeClient
+from .client import EVENT_BYTES, Gone, KubeClient
 from .model import ClusterError
 from .snapshot import KubeSnapshot
 
@@ -68,7 +66,9 @@ class KubeWatchClient:
         self.errors: dict[str, ClusterError] = {}
         self.generation = 0
         self.relists = 0
-        # Bytes of the objects events brought since each list's last list (``_watch``).
+        # Per list: the size of each object held that an event brought since the last list
+        # (its event's line), and their sum (``_watch``).
+        self.event_sizes: dict[str, dict[str, int]] = {k: {} for k in KINDS}
         self.event_bytes: dict[str, int] = {k: 0 for k in KINDS}
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -248,6 +248,7 @@ class KubeWatchClient:
         objects = {_key(o): o for o in listing.items if _key(o) is not None}
         with self.cond:
             self.objects[what] = objects
+            self.event_sizes[what] = {}
             self.event_bytes[what] = 0
             self.versions[what] = listing.resource_version
             self.synced.add(what)
@@ -264,9 +265,11 @@ class KubeWatchClient:
         """Apply one stream's events, counted in ``attempt``; the version to continue from
         when it ends.
 
-        The objects events bring count against the client's ``max_bytes`` (as a list's pages
-        do): a server that streams ever more or ever larger objects makes the stream fail and
-        the list be read again, within that limit, instead of growing the memory without end.
+        The objects held that events brought count against the client's ``max_bytes``, by the
+        size of their events' lines (as a list's pages do): a server that streams ever more or
+        ever larger objects makes the stream fail and the list be read again, within that
+        limit, instead of growing the memory without end. An object replaced or deleted no
+        longer counts, so changes alone never add up.
         """
         limit = getattr(self.client, "max_bytes", None)
         for event in self.client.watch(what, version, self.timeout_seconds, trim=True):
@@ -278,13 +281,17 @@ class KubeWatchClient:
             rv = meta.get("resourceVersion")
             new = rv if isinstance(rv, str) and rv else version
             etype = event.get("type")
-            if etype in ("ADDED", "MODIFIED") and limit:
-                self.event_bytes[what] += len(orjson.dumps(obj))
+            if etype in ("ADDED", "MODIFIED", "DELETED") and limit:
+                key = _key(obj)
+                sizes = self.event_sizes[what]
+                size = event.get(EVENT_BYTES, 0) if etype != "DELETED" else 0
+                self.event_bytes[what] += size - sizes.pop(key, 0)
+                if size and key is not None:
+                    sizes[key] = size
                 if self.event_bytes[what] > limit:
                     raise ClusterError(
                         f"{self.base}: the {what} that watch events brought since the last "
-                        f"list hold more than {limit:,} bytes (--max-answer-size); "
-                        "listing again"
+                        f"list hold more than {limit:,} bytes (--max-answer-size)"
                     )
             with self.cond:
                 self.errors.pop(what, None)
