@@ -508,3 +508,13 @@ def test_a_token_file_ending_in_a_newline_works_and_a_broken_token_never_shows(
     assert "the credentials hold a line break" in error, error
     assert "s3cr3t" not in caplog.text and "injected" not in caplog.text
     assert unchanged(zones)
+
+
+def test_a_list_version_that_is_not_text_is_not_sent_back(srv, tmp_path):
+    """A resourceVersion that is an object (a lying server) is not turned into text and sent
+    back as the version to watch from."""
+    body = json.dumps(
+        {"kind": "ServiceList", "metadata": {"resourceVersion": {"x": 1}}, "items": []}
+    ).encode()
+    srv.on(SERVICES, answer(body))
+    assert kube_client(srv, tmp_path).list("services").resource_version == ""

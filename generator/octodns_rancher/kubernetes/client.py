@@ -244,7 +244,8 @@ class KubeClient:
             page, meta = _page(url, data, trim)
             del data
             items.extend(page)
-            version = str(meta.get("resourceVersion") or version)
+            rv = meta.get("resourceVersion")
+            version = rv if isinstance(rv, str) and rv else version  # sent back as it came
             token = meta.get("continue") or ""
             if not isinstance(token, str):
                 raise ClusterError(f"{url}: metadata.continue is not a string")
