@@ -505,14 +505,8 @@ def test_ttl_digits_are_ascii_only(raw):
 
 @pytest.mark.parametrize("created", [None, "", "2019", "yesterday", "2019-13-45T99:00:00Z"])
 def test_an_object_without_a_valid_creation_time_never_takes_a_name_in_use(created, caplog):
-    old = service(
-        "a",
-        "old",
-        ips=("203.0.113.1",),
-        annotations={H: "web.c1.example.com"},
-        created="2020-01-01T00:00:00Z",
-    )
-    new = service("b", "new", ips=("203.0.113.2",), annotations={H: "web.c1.example.com"})
+    old = _web("a", "old", "2020-01-01T00:00:00Z")
+    new = _web("b", "new", "2019-01-01T00:00:00Z")
     new["metadata"]["creationTimestamp"] = created
     for order in ([old, new], [new, old]):
         assert records(order) == [("web.c1", "A", 300, ("203.0.113.1",), "Service a/old")]
