@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run
+from tests.conftest import ROOT, run
 from tests.e2e.conftest import OUTSIDE, ZONE, PowerDnsTarget, Site, ips, output, shop
 from tests.support.kube_apiserver import KubeApiServer
 from tests.support.metadata_server import MetadataServer
 
 H = "external-dns.alpha.kubernetes.io/hostname"
+PLAN = ROOT / "scripts" / "octodns_plan.py"
 OWNER = '"octodns-rancher:production"'
 
 
@@ -144,3 +145,61 @@ def test_the_zone_file_validates_with_octodns(tmp_path, metadata_server, powerdn
         ["octodns-validate", "--config-file", str(site.config)], cwd=site.root, env=powerdns.env
     )
     assert proc.returncode == 0, output(proc)
+
+
+def test_the_plan_comment_shows_the_clusters_changes(
+    tmp_path, metadata_server: MetadataServer, powerdns: PowerDnsTarget, cluster: KubeApiServer
+):
+    """The pull request's plan (scripts/octodns_plan.py, octoDNS's PlanMarkdown) for a cluster's
+    changes: a CNAME that moves, a Service added, a record removed, and nothing of Rancher's."""
+    site = Site(
+        tmp_path / "site",
+        metadata_server.url,
+        powerdns,
+        init_args=("--subtree", "c1"),
+        cli_init=True,
+    )
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps(cluster.kubeconfig()))
+    metadata_server.reload(shop({"web": ["h0"]}))
+    site.generate()
+    assert kube_generate(site, kubeconfig).returncode == 0
+    proc = site.sync()
+    assert proc.returncode == 0, output(proc)[-3000:]
+
+    cluster.update(
+        "services",
+        "shop",
+        "elb",
+        lambda o: o["status"]["loadBalancer"]["ingress"][0].update(hostname="a2.elb.example.net"),
+    )
+    cluster.add_service("shop", "api", ips=("203.0.113.20",), annotations={H: "api.c1.example.com"})
+    cluster.delete("ingresses", "shop", "site")
+    assert kube_generate(site, kubeconfig).returncode == 0
+    plan_md = site.root / "plan.md"
+    proc = run(
+        [
+            "python",
+            str(PLAN),
+            "plan",
+            "--config-file",
+            str(site.config),
+            "--output",
+            str(plan_md),
+        ],
+        cwd=site.root,
+        env=powerdns.env,
+    )
+    assert proc.returncode == 0, output(proc)
+    values = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    markdown = plan_md.read_text()
+    lines = markdown.splitlines()
+    rows = [line for line in lines if line.startswith(("| Create", "| Update", "| Delete"))]
+    # An update is two rows: the old value, then the new one.
+    update = lines.index(next(r for r in rows if r.startswith("| Update | elb.c1 | CNAME |")))
+    assert "a1.elb.example.net." in lines[update], markdown
+    assert "a2.elb.example.net." in lines[update + 1], markdown
+    assert any(r.startswith("| Create | api.c1 | A |") for r in rows), markdown
+    assert any(r.startswith("| Delete | www.c1 | A |") for r in rows), markdown
+    assert not any(".production |" in r for r in rows), markdown  # nothing of Rancher's
+    assert values["checksum"] and int(values["changes"]) >= 3
