@@ -17,7 +17,7 @@ from typing import Any
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.poolmanager import ProxyManager
+from urllib3.poolmanager import PoolManager, ProxyManager
 
 _current = threading.local()
 
@@ -89,23 +89,23 @@ class _Watched:
 
     def _new_conn(self) -> Any:
         sock = super()._new_conn()  # type: ignore[misc]
-        watchdog = getattr(_current, "watchdog", None)
-        if watchdog is not None:
-            watchdog.attach(sock)
+        _hand_over(sock)
         return sock
 
     def connect(self) -> None:
         super().connect()  # type: ignore[misc]
-        self._hand_over()
+        _hand_over(getattr(self, "sock", None))
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
-        self._hand_over()
+        _hand_over(getattr(self, "sock", None))
         return super().request(*args, **kwargs)  # type: ignore[misc]
 
-    def _hand_over(self) -> None:
-        watchdog = getattr(_current, "watchdog", None)
-        if watchdog is not None:
-            watchdog.attach(getattr(self, "sock", None))
+
+def _hand_over(sock: socket.socket | None) -> None:
+    """Give ``sock`` to the current thread's watchdog, if a request of it is watched."""
+    watchdog = getattr(_current, "watchdog", None)
+    if watchdog is not None:
+        watchdog.attach(sock)
 
 
 class _Conn(_Watched, HTTPConnection):
@@ -124,16 +124,23 @@ class _PoolS(HTTPSConnectionPool):
     ConnectionCls = _ConnS
 
 
+def watch_pools(manager: PoolManager) -> None:
+    """Make the connections of a urllib3 pool manager (direct, or through an HTTP proxy) hand
+    their sockets to the request's watchdog; a SOCKS proxy's manager (urllib3.contrib.socks, a
+    subclass) keeps pools of its own and is left as it is. Call before its first request."""
+    if type(manager) in (PoolManager, ProxyManager):
+        manager.pool_classes_by_scheme = {"http": _Pool, "https": _PoolS}
+
+
 class Adapter(HTTPAdapter):
     """requests' adapter with the watched connections, direct and through a proxy
     (``HTTPS_PROXY``, which requests reads from the environment)."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _PoolS}
+        watch_pools(self.poolmanager)
 
     def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
         manager = super().proxy_manager_for(*args, **kwargs)
-        if isinstance(manager, ProxyManager):  # a SOCKS proxy's manager has pools of its own
-            manager.pool_classes_by_scheme = {"http": _Pool, "https": _PoolS}
+        watch_pools(manager)
         return manager

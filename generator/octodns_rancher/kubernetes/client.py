@@ -167,18 +167,13 @@ class KubeClient:
         deadline: float = DEFAULT_DEADLINE,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        from urllib3.poolmanager import PoolManager, ProxyManager
-
         from kubernetes import client
 
-        from ..watchdog import _Pool, _PoolS
+        from ..watchdog import watch_pools
 
         self.api = client.ApiClient(cfg)
         self.pool = self.api.rest_client.pool_manager
-        # Each connection hands its socket to the request's watchdog (no pool exists yet);
-        # a SOCKS proxy's manager (urllib3.contrib.socks) keeps pools of its own.
-        if type(self.pool) in (PoolManager, ProxyManager):
-            self.pool.pool_classes_by_scheme = {"http": _Pool, "https": _PoolS}
+        watch_pools(self.pool)  # each request's socket to its watchdog (no pool exists yet)
         self.host = cfg.host
         self.timeout, self.deadline, self.max_bytes = timeout, deadline, max_bytes
         self.retries, self.backoff = _retry_settings(cfg.retries)
