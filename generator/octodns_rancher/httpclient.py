@@ -163,9 +163,7 @@ class Client:
                 if answer is not None:
                     return answer
                 raise HttpError(why)
-            pause = self.limits.backoff * 2**attempt
-            if wait is not None:
-                pause = max(pause, min(wait, RETRY_AFTER_MAX))
+            pause = retry_pause(self.limits.backoff, attempt, wait)
             if time.monotonic() + pause >= ends:
                 raise HttpError(
                     f"{why}; no time left to retry within the run's deadline of "
@@ -324,6 +322,15 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def retry_pause(backoff: float, attempt: int, asked: float | None) -> float:
+    """Seconds before retry ``attempt + 1``: exponential backoff, or longer when the server
+    asked for it (``Retry-After``), never more than ``RETRY_AFTER_MAX`` for that."""
+    pause = backoff * 2**attempt
+    if asked is not None:
+        pause = max(pause, min(asked, RETRY_AFTER_MAX))
+    return pause
 
 
 def is_number(text: str) -> bool:

@@ -324,9 +324,12 @@ def load_snapshot(
     )
 
 
-def read_limited(p: Path, max_bytes: int, wait: float = DEFAULT_DEADLINE) -> bytes:
+def read_limited(
+    p: Path, max_bytes: int, wait: float = DEFAULT_DEADLINE, what: str = "metadata file"
+) -> bytes:
     """The bytes of a regular file or a pipe, refused past ``max_bytes`` (``/dev/zero``, a
-    file of many GB) or past ``wait`` seconds (a pipe whose writer never finishes).
+    file of many GB) or past ``wait`` seconds (a pipe whose writer never finishes); errors
+    call the file ``what``.
 
     The file is opened without blocking, so a FIFO that nobody writes reads as empty instead
     of waiting forever; devices and directories are refused.
@@ -337,32 +340,32 @@ def read_limited(p: Path, max_bytes: int, wait: float = DEFAULT_DEADLINE) -> byt
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
-            raise MetadataError(f"metadata file {p} is a directory")
+            raise MetadataError(f"{what} {p} is a directory")
         if stat.S_ISREG(st.st_mode):
             if st.st_size > max_bytes:
-                raise MetadataError(_too_large(p, max_bytes))
+                raise MetadataError(_too_large(p, max_bytes, what))
             os.set_blocking(fd, True)
             with os.fdopen(os.dup(fd), "rb") as fh:
                 data = fh.read(max_bytes + 1)
         elif stat.S_ISFIFO(st.st_mode):
-            data = _read_pipe(fd, p, max_bytes, wait, select.select)
+            data = _read_pipe(fd, p, max_bytes, wait, select.select, what)
         else:
-            raise MetadataError(f"metadata file {p} is not a regular file or a pipe")
+            raise MetadataError(f"{what} {p} is not a regular file or a pipe")
     finally:
         os.close(fd)
     if len(data) > max_bytes:
-        raise MetadataError(_too_large(p, max_bytes))
+        raise MetadataError(_too_large(p, max_bytes, what))
     return data
 
 
-def _read_pipe(fd: int, p: Path, max_bytes: int, wait: float, select: Any) -> bytes:
+def _read_pipe(fd: int, p: Path, max_bytes: int, wait: float, select: Any, what: str) -> bytes:
     ends = time.monotonic() + wait
     pieces: list[bytes] = []
     size = 0
     while True:
         left = ends - time.monotonic()
         if left <= 0 or not select([fd], [], [], left)[0]:
-            raise MetadataError(f"metadata file {p}: the pipe did not end within {wait:g} s")
+            raise MetadataError(f"{what} {p}: the pipe did not end within {wait:g} s")
         try:
             piece = os.read(fd, 1 << 20)
         except BlockingIOError:
@@ -371,13 +374,13 @@ def _read_pipe(fd: int, p: Path, max_bytes: int, wait: float, select: Any) -> by
             return b"".join(pieces)
         size += len(piece)
         if size > max_bytes:
-            raise MetadataError(_too_large(p, max_bytes))
+            raise MetadataError(_too_large(p, max_bytes, what))
         pieces.append(piece)
 
 
-def _too_large(p: Path, max_bytes: int) -> str:
+def _too_large(p: Path, max_bytes: int, what: str) -> str:
     return (
-        f"metadata file {p} is larger than the limit of {max_bytes:,} bytes "
+        f"{what} {p} is larger than the limit of {max_bytes:,} bytes "
         "(--max-answer-size, METADATA_MAX_SIZE)"
     )
 

@@ -317,7 +317,7 @@ class KubeClient:
     ) -> Any:
         """A GET with its retries, within ``ends``: a list page's body (``read``: bytes of the
         list so far), or a watch's response after its headers (``wait``: its read timeout)."""
-        from ..httpclient import RETRY_AFTER_MAX
+        from ..httpclient import RETRY_AFTER_MAX, retry_pause
 
         url = f"{self.host}{path}"
         attempt = 0
@@ -331,12 +331,10 @@ class KubeClient:
                 why, asked = str(e), e.retry_after
             if attempt >= self.retries:
                 raise ClusterError(why)
-            pause = self.backoff * 2**attempt
+            pause = retry_pause(self.backoff, attempt, asked)
             note = ""
-            if asked is not None:
-                pause = max(pause, min(asked, RETRY_AFTER_MAX))
-                if asked > RETRY_AFTER_MAX:
-                    note = f": Retry-After {asked:g} s, capped at {RETRY_AFTER_MAX:g} s"
+            if asked is not None and asked > RETRY_AFTER_MAX:
+                note = f": Retry-After {asked:g} s, capped at {RETRY_AFTER_MAX:g} s"
             if time.monotonic() + pause >= ends:
                 raise ClusterError(
                     f"{why}; no time left to retry within the run's deadline of "

@@ -110,15 +110,11 @@ def load(
 
 def _read(p: Path, max_bytes: int, wait: float) -> bytes:
     try:
-        return read_limited(p, max_bytes, wait)
+        return read_limited(p, max_bytes, wait, what="Kubernetes snapshot")
     except OSError as e:
         raise ClusterError(f"cannot read Kubernetes snapshot {p}: {e.strerror or e}") from None
     except MetadataError as e:
-        # read_limited names the file as Rancher's: this one is a Kubernetes snapshot.
-        text, rancher = str(e), f"metadata file {p}"
-        if text.startswith(rancher):
-            text = f"Kubernetes snapshot {p}{text[len(rancher) :]}"
-        raise ClusterError(text) from None
+        raise ClusterError(str(e)) from None
 
 
 def _trimmed(raw: bytes) -> KubeSnapshot | None:
