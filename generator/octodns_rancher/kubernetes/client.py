@@ -15,9 +15,10 @@ still end, in bounded time and memory, with one clear error. So every request ha
 retries and redirects are off for every request):
 
 - a **deadline per request** (``timeout``) from connecting to the last byte of a list page, or
-  to the headers of a watch (its stream then runs for as long as ``timeoutSeconds`` asks): the
-  ``watchdog`` shuts the socket down when it passes, so a server that sends a byte a second
-  cannot hold a request longer than the timeout; and a **deadline per run** (``deadline``) over
+  to the headers of a watch (its stream then runs for the ``timeoutSeconds`` it asked for and
+  ``stream_grace`` more): the ``watchdog`` shuts the socket down when it passes, so a server
+  that sends a byte a second cannot hold a request longer than that; and a **deadline per
+  run** (``deadline``) over
   every request, retry and pause of a ``run()`` (``snapshot.fetch``: both lists) or, outside
   one, of a list;
 - **bounded retries** of connection errors, cut or too slow answers and 429/5xx answers
@@ -34,7 +35,8 @@ retries and redirects are off for every request):
   1 GB of memory unless every piece is bounded;
 - **no redirects**: an API server never redirects a list or a watch, so any 3xx is refused,
   with an error naming both URLs (the other host's data is never read, the token never sent);
-- a **list that ends**: a continue token seen before in the same list fails it;
+- a **list that ends**: a continue token seen before in the same list fails it, and so do
+  more than ``MAX_PAGES`` pages;
 - **objects a snapshot file can hold**: a list read whole (for ``snapshot``) is refused when an
   object nests deeper than ``MAX_DEPTH`` levels, the most the file's writer (orjson) writes;
   what ``snapshot`` reads it can write, and ``generate --kubernetes-file`` read back. A run
@@ -278,13 +280,13 @@ class KubeClient:
             ("timeoutSeconds", timeout_seconds),
         ]
         url = f"{self.host}{path}"
+        # The stream's watchdog cuts it ``stream_grace`` s after the timeoutSeconds it asked for.
         resp, watchdog = self._request(
             path, params, self._ends(), stream=True, wait=timeout_seconds + self.stream_grace
         )
-        ends = time.monotonic() + timeout_seconds + self.stream_grace
         ended = False
         try:
-            for line in _lines(resp, url, ends, self.stream_grace, watchdog):
+            for line in _lines(resp, url, watchdog, self.stream_grace):
                 event = _event(url, line, trim)
                 if not isinstance(event, dict) or not isinstance(event.get("object"), dict):
                     raise ClusterError(f"{url}: a watch event is not an object with an object")
@@ -393,12 +395,12 @@ class KubeClient:
                 raise _Again(f"{url}: {_reason(e)}") from None
             raise _Again(f"{url}: the list answer broke off: {_reason(e)}") from None
         finally:
-            if not (stream and ok):
+            if not (stream and ok):  # a stream's response and watchdog are the caller's
                 watchdog.done()
-            if resp is not None and not (stream and ok):
-                if not ok:  # not read to its end: the connection is not reused
-                    resp.close()
-                resp.release_conn()
+                if resp is not None:
+                    if not ok:  # not read to its end: the connection is not reused
+                        resp.close()
+                    resp.release_conn()
 
     def _send(
         self, url: str, path: str, params: list[tuple[str, Any]], connect: float, read: float
@@ -551,15 +553,10 @@ def _reason(e: BaseException) -> str:
     return f"{type(e).__name__}: {clip(text)}" if text else type(e).__name__
 
 
-def _lines(
-    resp: Any,
-    url: str,
-    ends: float | None = None,
-    grace: float = STREAM_GRACE,
-    watchdog: Any = None,
-) -> Iterator[bytes]:
+def _lines(resp: Any, url: str, watchdog: Any, grace: float) -> Iterator[bytes]:
     """Newline-delimited events of a streamed answer; a line over MAX_LINE fails the watch,
-    and so does a stream still open at ``ends`` (``time.monotonic``), blank lines or not.
+    and so does a stream that ``watchdog`` cut (still open ``grace`` seconds after its
+    timeoutSeconds, blank lines or not).
 
     The pieces of a line are appended to one ``bytearray`` (amortised constant time each) and
     split only when a newline comes: a line of 100 MB costs its length, not its length times
@@ -575,8 +572,6 @@ def _lines(
     pending = bytearray()
     try:
         for chunk in resp.stream(64 * 1024, decode_content=False):
-            if ends is not None and time.monotonic() > ends:
-                raise ClusterError(still_open)
             pending += chunk
             if b"\n" in chunk:
                 *lines, pending = pending.split(b"\n")
@@ -588,7 +583,7 @@ def _lines(
             if len(pending) > MAX_LINE:
                 raise ClusterError(too_long)
     except (HTTPError, OSError) as e:
-        if watchdog is not None and watchdog.fired:  # cut at ``ends`` (see ``watch``)
+        if watchdog.fired:
             raise ClusterError(still_open) from None
         raise ClusterError(f"{url}: watch stream broken: {_reason(e)}") from None
     if pending.strip():

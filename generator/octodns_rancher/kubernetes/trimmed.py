@@ -105,10 +105,7 @@ def event(line: bytes) -> dict[str, Any]:
     decoded = _EVENT.decode(line)
     raw = decoded.object
     if decoded.type in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK"):
-        try:
-            return {"type": decoded.type, "object": msgspec.to_builtins(_ITEM.decode(raw))}
-        except (msgspec.ValidationError, RecursionError):
-            pass
+        return {"type": decoded.type, "object": _item(raw)}
     return {"type": decoded.type, "object": orjson.loads(bytes(raw))}
 
 
@@ -125,10 +122,13 @@ def items(data: bytes | msgspec.Raw) -> list[Any]:
         return msgspec.to_builtins(_LIST.decode(data))
     except (msgspec.ValidationError, RecursionError):
         pass  # one item or more of another shape: decode item by item
-    out = []
-    for raw in _ITEMS.decode(data):
-        try:
-            out.append(msgspec.to_builtins(_ITEM.decode(raw)))
-        except (msgspec.ValidationError, RecursionError):
-            out.append(orjson.loads(bytes(raw)))
-    return out
+    return [_item(raw) for raw in _ITEMS.decode(data)]
+
+
+def _item(raw: msgspec.Raw) -> Any:
+    """One object trimmed; decoded whole when it is not of the expected shape or nests too
+    deep for msgspec (see ``items``)."""
+    try:
+        return msgspec.to_builtins(_ITEM.decode(raw))
+    except (msgspec.ValidationError, RecursionError):
+        return orjson.loads(bytes(raw))
