@@ -226,7 +226,7 @@ class Watcher:
             raise ConfigError("watch reads rancher-metadata; --metadata-file cannot be watched")
         self.opts, self.settings, self.publisher = opts, settings, publisher
         self.server = server_of(opts.source)  # for log lines
-        self.metrics = metrics or Metrics(server=server_of(opts.source))
+        self.metrics = metrics or Metrics(server=self.server)
         # One retry in the client: the loop's own backoff handles longer outages.
         self.client = client or metadata_client(opts, retries=1, backoff=0.2)
         self.version: str | None = None

@@ -76,7 +76,7 @@ def desired(opts: Any, snapshot: object | None = None, memo: dict[str, Any] | No
     """The cluster's records. ``memo``: a long-running caller's memory between runs (the
     pipeline's ``RunCache.source``): objects the watch did not replace are not read again,
     nor their records made again, while the settings stay the same."""
-    from ..pipeline import Desired
+    from ..pipeline import Desired, server_of
 
     s = settings(opts)
     snap = snapshot if isinstance(snapshot, snapshots.KubeSnapshot) else read(opts)
@@ -103,5 +103,5 @@ def desired(opts: Any, snapshot: object | None = None, memo: dict[str, Any] | No
         empty=empty,
         requests=snap.requests,
         edit_hint="Edit the Kubernetes Services and Ingresses, not this file.",
-        server="the Kubernetes API server",
+        server=server_of("kubernetes"),
     )

@@ -281,12 +281,13 @@ class KubeWatchClient:
             rv = meta.get("resourceVersion")
             new = rv if isinstance(rv, str) and rv else version
             etype = event.get("type")
-            if etype in ("ADDED", "MODIFIED", "DELETED") and limit:
-                key = _key(obj)
+            change = etype in ("ADDED", "MODIFIED", "DELETED")
+            key = _key(obj) if change else None  # None: not an object the store can hold
+            if key is not None and limit:
                 sizes = self.event_sizes[what]
                 size = event.get(EVENT_BYTES, 0) if etype != "DELETED" else 0
                 self.event_bytes[what] += size - sizes.pop(key, 0)
-                if size and key is not None:
+                if size:
                     sizes[key] = size
                 if self.event_bytes[what] > limit:
                     raise ClusterError(
@@ -295,8 +296,7 @@ class KubeWatchClient:
                     )
             with self.cond:
                 self.errors.pop(what, None)
-                if etype in ("ADDED", "MODIFIED", "DELETED"):
-                    key = _key(obj)
+                if change:
                     if key is not None:
                         if etype == "DELETED":
                             self.objects[what].pop(key, None)
