@@ -128,7 +128,14 @@ def test_rancher_and_kubernetes_share_one_zone(
     assert noop.returncode == 0 and "No changes were planned" in output(noop)
 
 
-def test_the_zone_file_validates_with_octodns(tmp_path, metadata_server, powerdns, cluster):
+def shared_zone(
+    tmp_path: Path,
+    metadata_server: MetadataServer,
+    powerdns: PowerDnsTarget,
+    cluster: KubeApiServer,
+) -> tuple[Site, Path]:
+    """A site whose zone file holds a Rancher environment (web on h0) and the cluster's subtree
+    c1, both generated; its kubeconfig."""
     site = Site(
         tmp_path / "site",
         metadata_server.url,
@@ -141,6 +148,11 @@ def test_the_zone_file_validates_with_octodns(tmp_path, metadata_server, powerdn
     metadata_server.reload(shop({"web": ["h0"]}))
     site.generate()
     assert kube_generate(site, kubeconfig).returncode == 0
+    return site, kubeconfig
+
+
+def test_the_zone_file_validates_with_octodns(tmp_path, metadata_server, powerdns, cluster):
+    site, _ = shared_zone(tmp_path, metadata_server, powerdns, cluster)
     proc = run(
         ["octodns-validate", "--config-file", str(site.config)], cwd=site.root, env=powerdns.env
     )
@@ -152,18 +164,7 @@ def test_the_plan_comment_shows_the_clusters_changes(
 ):
     """The pull request's plan (scripts/octodns_plan.py, octoDNS's PlanMarkdown) for a cluster's
     changes: a CNAME that moves, a Service added, a record removed, and nothing of Rancher's."""
-    site = Site(
-        tmp_path / "site",
-        metadata_server.url,
-        powerdns,
-        init_args=("--subtree", "c1"),
-        cli_init=True,
-    )
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps(cluster.kubeconfig()))
-    metadata_server.reload(shop({"web": ["h0"]}))
-    site.generate()
-    assert kube_generate(site, kubeconfig).returncode == 0
+    site, kubeconfig = shared_zone(tmp_path, metadata_server, powerdns, cluster)
     proc = site.sync()
     assert proc.returncode == 0, output(proc)[-3000:]
 
