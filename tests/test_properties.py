@@ -430,6 +430,15 @@ def _files(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in directory.iterdir()} if directory.exists() else {}
 
 
+def zones_holding(tmp: str, old: str | None) -> Path:
+    """A zones directory in ``tmp``, holding ``old`` as example.com's zone file when given."""
+    zones = Path(tmp) / "zones"
+    zones.mkdir()
+    if old:
+        (zones / "example.com.yaml").write_text(old)
+    return zones
+
+
 def assert_log_lines(out: str, made: int) -> list[str]:
     """The output's lines, each checked to be one whole log record of ours: no traceback, no
     escape sequence, no line that a value in a record could have forged."""
@@ -522,10 +531,7 @@ def _case(
 @example(_case(zone="xn--caf-dma.com"))
 def test_hostile_names_exit_0_with_valid_names_or_exit_2_unchanged_never_a_forged_line(run):
     with tempfile.TemporaryDirectory() as tmp:
-        zones = Path(tmp) / "zones"
-        zones.mkdir()
-        if run["old"]:
-            (zones / "example.com.yaml").write_text(run["old"])
+        zones = zones_holding(tmp, run["old"])
         snap = Path(tmp) / "snap.json"
         snap.write_text(json.dumps(run["snapshot"]))
         before = _files(zones)

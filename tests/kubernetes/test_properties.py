@@ -28,6 +28,7 @@ from tests.test_properties import (
     hostile_text,
     load,
     mostly,
+    zones_holding,
 )
 
 H = "external-dns.alpha.kubernetes.io/hostname"
@@ -132,10 +133,7 @@ def _case(**annotations: str) -> dict[str, Any]:
 @example(_case(**{T: "web" + BELOW}))
 def test_hostile_objects_cost_only_their_own_records_never_a_forged_line(run):
     with tempfile.TemporaryDirectory() as tmp:
-        zones = Path(tmp) / "zones"
-        zones.mkdir()
-        if run["old"]:
-            (zones / "example.com.yaml").write_text(run["old"])
+        zones = zones_holding(tmp, run["old"])
         snap = Path(tmp) / "snap.json"
         save(KubeSnapshot(services=run["services"], ingresses=run["ingresses"]), snap)
         argv = ["generate", "--source", "kubernetes", "--cluster", "c1", "--zone", "example.com"]
